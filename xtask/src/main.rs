@@ -1,0 +1,77 @@
+//! `cargo xtask <command>`: the project's automation, written in Rust so it
+//! runs wherever cargo does.
+
+mod bench;
+mod boundary;
+mod ci;
+mod cmd;
+mod codegen;
+mod release;
+#[cfg(test)]
+mod tempdir;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  test                run the whole test suite (unit, integration and doc tests)
+  ci                  every check CI runs: format, generated code, dependency boundary,
+                      clippy, kaizala-types built alone, tests, docs
+  codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
+                      with --check, change nothing and fail listing stale files
+  bench               run the benchmarks and print throughput and ratios as markdown
+  release <version> [--dry-run] [--allow-dirty]
+                      bump every published crate to <version>, move the CHANGELOG's
+                      Unreleased section, verify `cargo package` in dependency order
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => match &args[1..] {
+            [] => codegen::run(false),
+            [flag] if flag == "--check" => codegen::run(true),
+            _ => Err(anyhow::anyhow!("codegen takes only --check\n\n{USAGE}")),
+        },
+        Some("test") => no_args(&args, test::run),
+        Some("ci") => no_args(&args, ci::run),
+        Some("bench") => no_args(&args, bench::run),
+        Some("release") => release::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => Err(anyhow::anyhow!("unknown command `{other}`\n\n{USAGE}")),
+        None => Err(anyhow::anyhow!("no command given\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn no_args(args: &[String], command: fn() -> anyhow::Result<()>) -> anyhow::Result<()> {
+    match &args[1..] {
+        [] => command(),
+        extra => Err(anyhow::anyhow!(
+            "{} takes no arguments (got {})\n\n{USAGE}",
+            args[0],
+            extra.join(" ")
+        )),
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub(crate) fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
