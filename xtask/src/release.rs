@@ -276,11 +276,16 @@ pub(crate) fn move_unreleased(changelog: &str, version: &str, date: &str) -> Res
         !changelog.contains(&format!("## [{version}]")),
         "{CHANGELOG} already has a section for {version}"
     );
-    Ok(format!(
-        "{}{UNRELEASED}\n\n## [{version}] - {date}\n\n{body}\n\n{}",
-        &changelog[..start],
-        &changelog[body_end..]
-    ))
+    let mut out = format!(
+        "{}{UNRELEASED}\n\n## [{version}] - {date}\n\n{body}\n",
+        &changelog[..start]
+    );
+    let rest = &changelog[body_end..];
+    if !rest.is_empty() {
+        out.push('\n');
+        out.push_str(rest);
+    }
+    Ok(out)
 }
 
 /// Today's UTC date as `YYYY-MM-DD`.
@@ -415,6 +420,20 @@ serde = "1"
             err.to_string()
                 .contains("must inherit the workspace version"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn latest_section_last_in_the_file() {
+        let moved = move_unreleased(
+            "# Changelog\n\n## [Unreleased]\n\n- First.\n",
+            "0.1.0",
+            "2026-11-23",
+        )
+        .unwrap();
+        assert_eq!(
+            moved,
+            "# Changelog\n\n## [Unreleased]\n\n## [0.1.0] - 2026-11-23\n\n- First.\n"
         );
     }
 
