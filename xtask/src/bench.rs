@@ -9,28 +9,65 @@ use serde_json::Value;
 
 use crate::cmd;
 
-/// One criterion group whose entries are compared to a baseline entry.
+/// One criterion group, its entries, and what they are compared to.
 struct Suite {
     package: &'static str,
     bench: &'static str,
     group: &'static str,
     /// What one criterion element is, for the throughput column.
     unit: &'static str,
-    baseline: &'static str,
+    /// The entry the others are compared to (a ratio column), if any.
+    baseline: Option<&'static str>,
     entries: &'static [&'static str],
-    /// The entry held to a target speed-up over the baseline, and the target.
-    target: Option<(&'static str, f64)>,
+    /// The speed an entry is held to, relative to the baseline.
+    target: Option<Target>,
 }
 
-const SUITES: &[Suite] = &[Suite {
-    package: "kaizala-types",
-    bench: "decode_event",
-    group: "decode_event_2k",
-    unit: "events/s",
-    baseline: "serde_json_value",
-    entries: &["typed_event", "serde_json_value", "plain_derive"],
-    target: Some(("typed_event", 1.3)),
-}];
+/// A target for one entry of a suite, against the suite's baseline.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    /// The entry is at least `factor`× as fast as the baseline.
+    Faster { entry: &'static str, factor: f64 },
+    /// The entry takes at most `factor`× the baseline's time per element
+    /// (it may be slower, by that much at most): speed ratio ≥ 1/`factor`.
+    NoSlowerThan { entry: &'static str, factor: f64 },
+}
+
+const SUITES: &[Suite] = &[
+    Suite {
+        package: "kaizala-types",
+        bench: "decode_event",
+        group: "decode_event_2k",
+        unit: "events/s",
+        baseline: Some("serde_json_value"),
+        entries: &["typed_event", "serde_json_value", "plain_derive"],
+        target: Some(Target::Faster {
+            entry: "typed_event",
+            factor: 1.3,
+        }),
+    },
+    Suite {
+        package: "kaizala-core",
+        bench: "build_parse",
+        group: "build_parse",
+        unit: "calls/s",
+        baseline: None,
+        entries: &["send_message", "create_action_survey", "list_actions"],
+        target: None,
+    },
+    Suite {
+        package: "kaizala-client",
+        bench: "client_call",
+        group: "client_call",
+        unit: "calls/s",
+        baseline: Some("bare_hyper"),
+        entries: &["kaizala_client", "bare_hyper"],
+        target: Some(Target::NoSlowerThan {
+            entry: "kaizala_client",
+            factor: 1.2,
+        }),
+    },
+];
 
 pub(crate) fn run() -> Result<()> {
     let criterion = target_dir().join("criterion");
@@ -66,30 +103,81 @@ fn mean_ns(criterion: &Path, group: &str, entry: &str) -> Result<f64> {
         .with_context(|| format!("{} has no mean", path.display()))
 }
 
+/// A time per element, in the unit that keeps it readable.
+fn duration(ns: f64) -> String {
+    if ns < 1_000.0 {
+        format!("{ns:.0} ns")
+    } else if ns < 1_000_000.0 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
+}
+
 fn report(suite: &Suite, criterion: &Path) -> Result<String> {
-    let baseline = mean_ns(criterion, suite.group, suite.baseline)?;
     let mut out = format!(
-        "`{}` (`cargo bench -p {} --bench {}`)\n\n| entry | mean | {} | speed vs `{}` |\n|---|---:|---:|---:|\n",
-        suite.group, suite.package, suite.bench, suite.unit, suite.baseline
+        "`{}` (`cargo bench -p {} --bench {}`)\n\n",
+        suite.group, suite.package, suite.bench
     );
+    let baseline = match suite.baseline {
+        Some(name) => Some((name, mean_ns(criterion, suite.group, name)?)),
+        None => None,
+    };
+    match baseline {
+        Some((name, _)) => out.push_str(&format!(
+            "| entry | mean | {} | speed vs `{name}` |\n|---|---:|---:|---:|\n",
+            suite.unit
+        )),
+        None => out.push_str(&format!(
+            "| entry | mean | {} |\n|---|---:|---:|\n",
+            suite.unit
+        )),
+    }
     for entry in suite.entries {
         let ns = mean_ns(criterion, suite.group, entry)?;
         out.push_str(&format!(
-            "| `{entry}` | {:.2} µs | {:.0} | {:.2}× |\n",
-            ns / 1000.0,
-            1e9 / ns,
-            baseline / ns
+            "| `{entry}` | {} | {:.0} |",
+            duration(ns),
+            1e9 / ns
         ));
+        if let Some((_, base)) = baseline {
+            out.push_str(&format!(" {:.2}× |", base / ns));
+        }
+        out.push('\n');
     }
-    if let Some((entry, target)) = suite.target {
-        let ratio = baseline / mean_ns(criterion, suite.group, entry)?;
-        let verdict = if ratio >= target { "met" } else { "NOT met" };
-        out.push_str(&format!(
-            "\ntarget `{entry}` ≥ {target:.2}× `{}`: {verdict} ({ratio:.2}×)\n",
-            suite.baseline
-        ));
+    if let Some(target) = suite.target {
+        let (name, base) = baseline.context("a suite with a target needs a baseline")?;
+        out.push('\n');
+        out.push_str(&verdict(target, name, base, criterion, suite.group)?);
+        out.push('\n');
     }
     Ok(out)
+}
+
+/// The line saying whether the target is met.
+fn verdict(
+    target: Target,
+    baseline: &str,
+    baseline_ns: f64,
+    criterion: &Path,
+    group: &str,
+) -> Result<String> {
+    Ok(match target {
+        Target::Faster { entry, factor } => {
+            let speed = baseline_ns / mean_ns(criterion, group, entry)?;
+            let met = if speed >= factor { "met" } else { "NOT met" };
+            format!("target `{entry}` ≥ {factor:.2}× `{baseline}`: {met} ({speed:.2}×)")
+        }
+        Target::NoSlowerThan { entry, factor } => {
+            let time = mean_ns(criterion, group, entry)? / baseline_ns;
+            let met = if time <= factor { "met" } else { "NOT met" };
+            format!(
+                "target `{entry}` takes ≤ {factor:.2}× the time of `{baseline}` (speed ≥ {:.2}×): {met} ({time:.2}× the time, speed {:.2}×)",
+                1.0 / factor,
+                1.0 / time
+            )
+        }
+    })
 }
 
 #[cfg(test)]
@@ -137,5 +225,78 @@ mod tests {
             format!("{err:#}").contains("serde_json_value/new/estimates.json"),
             "{err:#}"
         );
+    }
+
+    fn suite(group: &str) -> &'static Suite {
+        SUITES.iter().find(|s| s.group == group).unwrap()
+    }
+
+    #[test]
+    fn a_no_slower_than_target_reads_as_a_time_ratio() {
+        let dir = TempDir::new("bench-no-slower");
+        let suite = suite("client_call");
+        write_estimate(dir.path(), suite.group, "bare_hyper", 50_000.0);
+        write_estimate(dir.path(), suite.group, "kaizala_client", 55_000.0);
+        let report = report(suite, dir.path()).unwrap();
+        assert!(
+            report.contains("| `kaizala_client` | 55.00 µs | 18182 | 0.91× |"),
+            "{report}"
+        );
+        assert!(
+            report.contains("| `bare_hyper` | 50.00 µs | 20000 | 1.00× |"),
+            "{report}"
+        );
+        assert!(
+            report.contains(
+                "target `kaizala_client` takes ≤ 1.20× the time of `bare_hyper` (speed ≥ 0.83×): met (1.10× the time, speed 0.91×)"
+            ),
+            "{report}"
+        );
+
+        write_estimate(dir.path(), suite.group, "kaizala_client", 66_000.0);
+        let report = super::report(suite, dir.path()).unwrap();
+        assert!(
+            report.contains(": NOT met (1.32× the time, speed 0.76×)"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn a_suite_without_baseline_has_no_ratio_column() {
+        let dir = TempDir::new("bench-no-baseline");
+        let suite = suite("build_parse");
+        write_estimate(dir.path(), suite.group, "send_message", 750.0);
+        write_estimate(dir.path(), suite.group, "create_action_survey", 4_250.0);
+        write_estimate(dir.path(), suite.group, "list_actions", 2_000_000.0);
+        let report = report(suite, dir.path()).unwrap();
+        assert!(report.contains("| entry | mean | calls/s |\n"), "{report}");
+        assert!(
+            report.contains("| `send_message` | 750 ns | 1333333 |\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("| `create_action_survey` | 4.25 µs | 235294 |\n"),
+            "{report}"
+        );
+        assert!(
+            report.contains("| `list_actions` | 2.00 ms | 500 |\n"),
+            "{report}"
+        );
+        assert!(!report.contains("target"), "{report}");
+    }
+
+    #[test]
+    fn every_target_names_an_entry_of_a_suite_with_a_baseline() {
+        for suite in SUITES {
+            if let Some(baseline) = suite.baseline {
+                assert!(suite.entries.contains(&baseline), "{}", suite.group);
+            }
+            if let Some(Target::Faster { entry, .. } | Target::NoSlowerThan { entry, .. }) =
+                suite.target
+            {
+                assert!(suite.baseline.is_some(), "{}", suite.group);
+                assert!(suite.entries.contains(&entry), "{}", suite.group);
+            }
+        }
     }
 }

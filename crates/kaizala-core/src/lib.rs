@@ -24,4 +24,15 @@
 //! assert!(!meta.retry_safe, "a replay would post the message twice");
 //! ```
 
+pub mod clock;
 pub mod endpoint;
+mod error;
+pub mod multipart;
+pub mod ops;
+pub mod pagination;
+pub mod response;
+pub mod retry;
+pub mod session;
+pub mod throttle;
+
+pub use error::{Error, ErrorKind};

@@ -49,18 +49,38 @@ wire_object! {
 }
 
 impl LoginWithPinRequest {
-    /// A login request.
+    /// A login request with the PIN as typed. It is sent as a JSON number,
+    /// as in the vendor's example, unless that would lose a leading zero, in
+    /// which case it is sent as a string. `None` if the PIN is not digits.
+    ///
+    /// ```
+    /// use kaizala_types::auth::LoginWithPinRequest;
+    ///
+    /// let phone = "+919910870005".parse().unwrap();
+    /// let request = LoginWithPinRequest::new(phone, "app", "0042").unwrap();
+    /// assert_eq!(kaizala_types::to_string(&request.pin), r#""0042""#);
+    /// let phone = "+919910870005".parse().unwrap();
+    /// let request = LoginWithPinRequest::new(phone, "app", "8876").unwrap();
+    /// assert_eq!(kaizala_types::to_string(&request.pin), "8876");
+    /// ```
     pub fn new(
         mobile_number: PhoneNumber,
         application_id: impl Into<ApplicationId>,
-        pin: u32,
-    ) -> Self {
-        LoginWithPinRequest {
+        pin: &str,
+    ) -> Option<Self> {
+        if pin.is_empty() || !pin.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let pin = match pin.parse::<i64>() {
+            Ok(number) if !pin.starts_with('0') || pin == "0" => Numeric::from(number),
+            _ => Numeric::Text(pin.to_owned()),
+        };
+        Some(LoginWithPinRequest {
             mobile_number,
             application_id: application_id.into(),
-            pin: Numeric::from(i64::from(pin)),
+            pin,
             extra: crate::Extra::new(),
-        }
+        })
     }
 }
 

@@ -118,6 +118,8 @@ pub(crate) struct Operation {
     /// Statuses answered with a shared error response (`$ref` into
     /// `components/responses`), ascending.
     pub(crate) error_statuses: Vec<u16>,
+    /// Names of the query parameters, in the contract's order.
+    pub(crate) query: Vec<String>,
 }
 
 impl Operation {
@@ -163,6 +165,10 @@ pub(crate) fn parse(yaml: &str) -> Result<Contract> {
         .get("components")
         .and_then(|c| c.get("responses"))
         .and_then(Value::as_mapping);
+    let parameters = root
+        .get("components")
+        .and_then(|c| c.get("parameters"))
+        .and_then(Value::as_mapping);
 
     let Some(paths) = root.get("paths").and_then(Value::as_mapping) else {
         bail!("no `paths` mapping");
@@ -190,7 +196,15 @@ pub(crate) fn parse(yaml: &str) -> Result<Contract> {
                 label: format!("{method} {path}"),
                 problems: &mut problems,
             };
-            if let Some(op) = reader.read(&method, path, op, responses, &servers, &mut statuses) {
+            if let Some(op) = reader.read(
+                &method,
+                path,
+                op,
+                responses,
+                parameters,
+                &servers,
+                &mut statuses,
+            ) {
                 operations.push(op);
             }
         }
@@ -257,12 +271,14 @@ impl OperationReader<'_> {
         self.problems.push(format!("{}: {what}", self.label));
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn read(
         &mut self,
         method: &str,
         path: &str,
         op: &Value,
         responses: Option<&Mapping>,
+        parameters: Option<&Mapping>,
         servers: &BTreeMap<Server, String>,
         statuses: &mut BTreeMap<u16, String>,
     ) -> Option<Operation> {
@@ -343,6 +359,7 @@ impl OperationReader<'_> {
             ));
         }
         let error_statuses = self.error_statuses(op, responses, statuses);
+        let query = self.query_parameters(op, parameters);
 
         Some(Operation {
             id: id?,
@@ -355,7 +372,42 @@ impl OperationReader<'_> {
             body: body?,
             summary: summary?,
             error_statuses: error_statuses?,
+            query,
         })
+    }
+
+    /// Query parameter names, following `$ref`s into `components/parameters`.
+    fn query_parameters(&mut self, op: &Mapping, components: Option<&Mapping>) -> Vec<String> {
+        let list = op
+            .get("parameters")
+            .and_then(Value::as_sequence)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let mut names = Vec::new();
+        for parameter in list {
+            let parameter = match parameter.get("$ref").and_then(Value::as_str) {
+                Some(reference) => {
+                    let name = reference.strip_prefix("#/components/parameters/");
+                    match name.and_then(|n| components?.get(n)) {
+                        Some(resolved) => resolved,
+                        None => {
+                            self.problem(format_args!(
+                                "parameter reference {reference} does not resolve"
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                None => parameter,
+            };
+            if parameter.get("in").and_then(Value::as_str) == Some("query") {
+                match parameter.get("name").and_then(Value::as_str) {
+                    Some(name) => names.push(name.to_owned()),
+                    None => self.problem("a query parameter has no name"),
+                }
+            }
+        }
+        names
     }
 
     fn choice<T: Copy>(

@@ -102,6 +102,7 @@ fn render_entry(out: &mut String, op: &Operation) {
          retry_safe: {retry_safe},\n\
          body: {body},\n\
          summary: {summary},\n\
+         query: &[{query}],\n\
          }},\n",
         variant = op.variant(),
         id = literal(&op.id),
@@ -112,6 +113,12 @@ fn render_entry(out: &mut String, op: &Operation) {
         retry_safe = op.retry_safe,
         body = op.body.rust(),
         summary = literal(&op.summary),
+        query = op
+            .query
+            .iter()
+            .map(|q| literal(q))
+            .collect::<Vec<_>>()
+            .join(", "),
     );
 }
 

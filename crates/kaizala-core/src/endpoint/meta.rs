@@ -72,4 +72,6 @@ pub struct EndpointMeta {
     pub body: BodyKind,
     /// One-line summary from the contract.
     pub summary: &'static str,
+    /// Names of the query parameters the contract declares.
+    pub query: &'static [&'static str],
 }

@@ -19,9 +19,11 @@
 //! ```
 
 mod meta;
+mod request;
 mod table;
 
 pub use meta::*;
+pub use request::*;
 pub use table::*;
 
 // These tests restate facts of the reference documentation on their own

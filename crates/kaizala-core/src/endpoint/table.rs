@@ -242,6 +242,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Send a one-time PIN by SMS to a mobile number registered with a connector.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::LoginWithPinAndApplicationId,
@@ -254,6 +255,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Exchange a mobile number, connector id and SMS PIN for a refresh token.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::GetAccessToken,
@@ -266,6 +268,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Get an access token and the tenant's endpoint URL from a refresh token.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::OauthAuthorize,
@@ -278,6 +281,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Browser sign-in page that redirects to the connector's redirect URL with an authorization code.",
+        query: &["client_id", "redirect_uri"],
     },
     EndpointMeta {
         operation: Operation::OauthToken,
@@ -290,6 +294,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Form,
         summary: "Exchange an OAuth authorization code for an access token.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::CreateGroup,
@@ -302,6 +307,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Create a group, or a managed public group (ConnectGroup).",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListGroups,
@@ -314,6 +320,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List the groups the access token can reach.",
+        query: &["showDetail", "fetchAllGroups"],
     },
     EndpointMeta {
         operation: Operation::GetGroup,
@@ -326,6 +333,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Get the details of one group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListSubGroups,
@@ -338,6 +346,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List the sub-groups of a group.",
+        query: &["fetchAllGroups"],
     },
     EndpointMeta {
         operation: Operation::CreateSubGroup,
@@ -350,6 +359,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Create a new group as a sub-group of a group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::AddSubGroups,
@@ -362,6 +372,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "Attach existing groups as sub-groups of a group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::RemoveSubGroup,
@@ -374,6 +385,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Detach a sub-group from a group (the sub-group itself remains).",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListMembers,
@@ -386,6 +398,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List the members of a group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::AddMembers,
@@ -398,6 +411,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "Add members to a group by mobile number.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::RemoveMember,
@@ -410,6 +424,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Remove one member from a group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListSubscribers,
@@ -422,6 +437,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "List the subscribers of a managed public group, a page at a time (a read sent as POST).",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::AddSubscribers,
@@ -434,6 +450,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "Add subscribers to a managed public group by mobile number.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::RemoveSubscribers,
@@ -446,6 +463,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "Remove subscribers from a managed public group by mobile number.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::SendMessage,
@@ -458,6 +476,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Send a text message to a group, or to some or all subscribers of a public group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::UploadMedia,
@@ -470,6 +489,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Multipart,
         summary: "Upload a media file; the returned mediaResource is then posted with createAction.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::CreateAction,
@@ -482,6 +502,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Post an action (announcement, job, poll, Let's Meet, survey, attachment or action-package instance) to a group.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListActions,
@@ -494,6 +515,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List the actions of one type posted to a group.",
+        query: &["actionType", "fromDate", "count"],
     },
     EndpointMeta {
         operation: Operation::GetAction,
@@ -506,6 +528,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Get the details of one action, optionally with its responses.",
+        query: &["getDetails"],
     },
     EndpointMeta {
         operation: Operation::PostActionResponse,
@@ -518,6 +541,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Respond to an action (complete a job, answer a survey or action package), or update an earlier response.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::PostReaction,
@@ -530,6 +554,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Like or comment on an action.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::GetReactionSummaryForAction,
@@ -542,6 +567,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Count the likes and comments on one action.",
+        query: &["sourceGroupId"],
     },
     EndpointMeta {
         operation: Operation::GetReactionSummaryForGroup,
@@ -554,6 +580,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Count the likes and comments on every action of a group, from a cursor on.",
+        query: &["sourceGroupId", "cursor"],
     },
     EndpointMeta {
         operation: Operation::GetReactionDetails,
@@ -566,6 +593,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List who liked or commented on one action, from a cursor on.",
+        query: &["sourceGroupId", "reactionType", "cursor"],
     },
     EndpointMeta {
         operation: Operation::CreateWebhook,
@@ -578,6 +606,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: false,
         body: BodyKind::Json,
         summary: "Subscribe a callback URL to events of a group, an action or an action package.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::ListWebhooks,
@@ -590,6 +619,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "List the webhooks subscribed on a group, an action or an action package.",
+        query: &["objectId", "objectType"],
     },
     EndpointMeta {
         operation: Operation::UpdateWebhook,
@@ -602,6 +632,7 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::Json,
         summary: "Change any field of a webhook, or re-enable an auto-disabled one with active true.",
+        query: &[],
     },
     EndpointMeta {
         operation: Operation::DeleteWebhook,
@@ -614,5 +645,6 @@ pub static ENDPOINTS: [EndpointMeta; 32] = [
         retry_safe: true,
         body: BodyKind::None,
         summary: "Delete a webhook subscription.",
+        query: &[],
     },
 ];

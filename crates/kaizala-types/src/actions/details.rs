@@ -29,6 +29,49 @@ wire_object! {
     }
 }
 
+impl ActionDetails {
+    /// The details as the table describes them. `actionDetails.md`'s sample
+    /// answers in the list shape (`{"actions": [{…, "actionBody": …}]}`); an
+    /// answer in that shape is read from its first listed action. Any other
+    /// answer is returned as it is.
+    ///
+    /// ```
+    /// use kaizala_types::actions::{ActionDetails, ActionType, DetailsBody};
+    ///
+    /// let listed: ActionDetails = kaizala_types::from_str(
+    ///     r#"{"actions": [{"referenceId": "r", "actionType": "Survey", "creationTime": 1480931759,
+    ///         "actionBody": {"actionId": "a", "title": "Sample Survey", "responseCount": 1}}]}"#,
+    /// )?;
+    /// let details = listed.into_canonical();
+    /// assert_eq!(details.action_type, Some(ActionType::Survey));
+    /// let Some(DetailsBody::Survey(survey)) = details.action_details else { panic!() };
+    /// assert_eq!(survey.response_count, Some(1));
+    /// # Ok::<(), kaizala_types::DecodeError>(())
+    /// ```
+    pub fn into_canonical(self) -> ActionDetails {
+        if self.action_type.is_some() || self.action_details.is_some() {
+            return self;
+        }
+        let listed = self
+            .extra
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case("actions"))
+            .and_then(|(_, value)| value.as_array()?.first()?.as_object().cloned());
+        let Some(mut first) = listed else {
+            return self;
+        };
+        if let Some(key) = first
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case("actionBody"))
+            .cloned()
+            && let Some(body) = first.remove(&key)
+        {
+            first.insert("actionDetails".to_owned(), body);
+        }
+        crate::from_value(serde_json::Value::Object(first)).unwrap_or(self)
+    }
+}
+
 tagged_enum! {
     /// The `actionDetails` of an action, by action type.
     pub enum DetailsBody by ActionType {

@@ -1,0 +1,45 @@
+//! Webhook subscriptions.
+
+use kaizala_types::common::ResultResponse;
+use kaizala_types::event::ObjectType;
+use kaizala_types::webhooks::{
+    CreateWebhookRequest, CreateWebhookResponse, UpdateWebhookRequest, WebhookList,
+};
+use kaizala_types::{ObjectId, WebhookId};
+
+endpoint! {
+    /// `POST /webhook`: subscribes a callback URL (validated first by the
+    /// platform with `GET ?validationToken=…`).
+    CreateWebhook => CreateWebhook -> CreateWebhookResponse {
+        /// The subscription.
+        json request: CreateWebhookRequest,
+    }
+}
+
+endpoint! {
+    /// `GET /webhook?objectId=…&objectType=…`.
+    ListWebhooks => ListWebhooks -> WebhookList {
+        /// The watched object.
+        query object_id: ObjectId = "objectId",
+        /// Its kind.
+        query object_type: ObjectType = "objectType",
+    }
+}
+
+endpoint! {
+    /// `PUT /webhook/{webhookId}`: changes (or re-activates) a subscription.
+    UpdateWebhook => UpdateWebhook -> ResultResponse {
+        /// The subscription.
+        path webhook_id: WebhookId,
+        /// The changes.
+        json request: UpdateWebhookRequest,
+    }
+}
+
+endpoint! {
+    /// `DELETE /webhook/{webhookId}`.
+    DeleteWebhook => DeleteWebhook -> ResultResponse {
+        /// The subscription.
+        path webhook_id: WebhookId,
+    }
+}

@@ -1,0 +1,127 @@
+//! The Kaizala Connectors toolkit in one dependency.
+//!
+//! | module | crate | what |
+//! |---|---|---|
+//! | [`types`] | `kaizala-types` | wire models of every request, response and webhook event |
+//! | [`core`] | `kaizala-core` | the sans-IO protocol: endpoints, sessions, throttle, retry decisions, pagination |
+//! | `client` | `kaizala-client` | the async hyper client (feature `client`, on by default) |
+//!
+//! Features: `client` (default). The webhook receiver, the local emulator and
+//! the SQL sink join as `webhook`, `emulator` and `sink` when they are
+//! released. Without default features the facade pulls in no async runtime.
+//!
+//! # A guide
+//!
+//! ## 1. Credentials and a client
+//!
+//! A connector is registered once (Kaizala management portal); a group or
+//! tenant admin then grants it a **refresh token**. With its id, secret and
+//! that token, the client manages access tokens itself: it obtains one on the
+//! first call, renews it five minutes before it expires, and saves a rotated
+//! refresh token (sent from day 328 of the old one's life) before using it.
+//!
+//! ```
+//! # #[cfg(feature = "client")] {
+//! use kaizala::Client;
+//! use kaizala::core::session::Credentials;
+//!
+//! let client = Client::builder()
+//!     .credentials(Credentials::new("connector-id", "connector-secret", "refresh-token"))
+//!     // .base_url("http://127.0.0.1:8080/v1")  // an emulator, for development
+//!     .build()?;
+//!
+//! // Secrets never show in logs or Debug output.
+//! assert!(!format!("{client:?}").contains("connector-secret"));
+//! # }
+//! # Ok::<(), kaizala::core::Error>(())
+//! ```
+//!
+//! `Client::builder_from_env()` reads `KAIZALA_APPLICATION_ID`,
+//! `KAIZALA_APPLICATION_SECRET`, `KAIZALA_REFRESH_TOKEN` and, optionally,
+//! `KAIZALA_BASE_URL`.
+//!
+//! ## 2. Calls
+//!
+//! Calls are grouped by resource and return typed answers; lists that come
+//! in pages are `Stream`s. The client stays under the platform's budgets
+//! (100 calls a minute per connector, 300 per tenant), follows relocations,
+//! waits out `429`s and retries what is safe to retry.
+//!
+//! ```no_run
+//! # #[cfg(feature = "client")]
+//! # async fn calls(client: kaizala::Client) -> Result<(), kaizala::core::Error> {
+//! use futures_util::TryStreamExt;
+//! use kaizala::types::actions::{ActionType, QuestionSpec, QuestionType, SurveyBody};
+//!
+//! let groups = client.groups().list().await?;
+//! let team = client.group(groups[0].group_id.clone());
+//! team.messages().send("Stock count today").await?;
+//!
+//! let survey = SurveyBody::new(
+//!     "Store visit",
+//!     vec![
+//!         QuestionSpec::new("Outlet", QuestionType::Text),
+//!         QuestionSpec::with_options("Shelf stocked?", QuestionType::SingleOption, ["Yes", "No"]),
+//!     ],
+//! );
+//! let posted = team.actions().create_survey(survey).await?;
+//! let surveys: Vec<_> = team.actions().list(ActionType::Survey).try_collect().await?;
+//! # let _ = (posted, surveys);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors are one type, [`core::Error`], whose [`core::ErrorKind`] tells a
+//! missing permission from a throttled call or a broken connection, and
+//! whose `is_retryable()` says whether trying later may help.
+//!
+//! ## 3. Webhook events
+//!
+//! Subscribe a callback URL with `client.webhooks().create(..)`; the platform
+//! then POSTs each event to it. [`types::event::Event`] decodes the body —
+//! typed per event type, tolerant of the platform's quirks, and lossless:
+//!
+//! ```
+//! use kaizala::types::event::{Event, EventData};
+//!
+//! let body = br#"{"eventId": "e1", "eventType": "SurveyResponse", "objectType": "Group",
+//!   "data": {"responder": "+91xxxxxxxx", "responseDetails": {"responseWithQuestions": [
+//!     {"title": "Shelf stocked?", "type": "SingleOption", "answer": ["Yes"]}]}}}"#;
+//! let event = Event::from_slice(body)?;
+//! let Some(EventData::Action(response)) = event.data() else { unreachable!() };
+//! assert_eq!(response.questions()[0].answer.as_ref().and_then(|a| a.as_options()), Some(&["Yes".to_owned()][..]));
+//! # Ok::<(), kaizala::types::DecodeError>(())
+//! ```
+//!
+//! ## 4. Without the client
+//!
+//! Everything the client does is decided in [`core`], which does no IO: use
+//! its endpoints with any HTTP stack.
+//!
+//! ```
+//! use kaizala::core::endpoint::{Endpoint, RequestContext};
+//! use kaizala::core::ops::groups::ListGroups;
+//! use kaizala::core::session::{Hosts, Session};
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! let session = Session {
+//!     access_token: "token".into(),
+//!     expires_at: UNIX_EPOCH + Duration::from_secs(4_000_000_000),
+//!     endpoint_url: "https://kms.kaiza.la".into(),
+//!     scope: Default::default(),
+//! };
+//! let hosts = Hosts::default();
+//! let request = ListGroups { show_detail: Some(true), fetch_all_groups: None }
+//!     .build(&RequestContext { hosts: &hosts, session: Some(&session), credentials: None })?;
+//! assert_eq!(request.uri(), "https://kms.kaiza.la/v1/groups?showDetail=true");
+//! # Ok::<(), kaizala::core::Error>(())
+//! ```
+
+pub use kaizala_core as core;
+pub use kaizala_types as types;
+
+/// The async hyper client (feature `client`).
+#[cfg(feature = "client")]
+pub use kaizala_client as client;
+
+#[cfg(feature = "client")]
+pub use kaizala_client::{Client, ClientBuilder};
