@@ -67,12 +67,21 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
         );
     }
     apply(&root, &plan)?;
-    let mut package = cmd::cargo(["package", "--allow-dirty"]);
+    // Cargo verifies each package against the others through a temporary
+    // registry under the target directory, and caches what it unpacks from
+    // it by that registry's path: a second release attempt of the same
+    // version would build against the first attempt's sources. A target
+    // directory of its own per attempt keeps every verification honest.
+    let started = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let target = root.join("target").join("release-check").join(format!("{}-{started}", plan.to));
+    let mut package = cmd::cargo(["package", "--allow-dirty", "--target-dir"]);
+    package.arg(&target);
     for name in &plan.crates {
         package.args(["-p", name]);
     }
-    cmd::run(&mut package)
-        .context("packaging failed; the version edits are left in place for you to inspect")?;
+    let packaged = cmd::run(&mut package);
+    let _ = std::fs::remove_dir_all(&target);
+    packaged.context("packaging failed; the version edits are left in place for you to inspect")?;
     println!(
         "\nreleased {} locally. Next: review `git diff`, commit, tag v{}, then publish in this order:",
         plan.to, plan.to
