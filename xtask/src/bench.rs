@@ -67,6 +67,19 @@ const SUITES: &[Suite] = &[
             factor: 1.2,
         }),
     },
+    Suite {
+        package: "kaizala-emulator",
+        bench: "emulator_groups",
+        group: "emulator_groups",
+        unit: "requests/s",
+        baseline: Some("minimal_hyper"),
+        entries: &["emulator", "minimal_hyper"],
+        // Serving at least half the requests of a server that does nothing.
+        target: Some(Target::Faster {
+            entry: "emulator",
+            factor: 0.5,
+        }),
+    },
 ];
 
 pub(crate) fn run() -> Result<()> {

@@ -48,6 +48,15 @@ impl ActionResponseRequest {
         }
     }
 
+    /// Answers to an action of another type that answers like a survey: a
+    /// poll (one answer, the chosen option) or a meeting request (the RSVP).
+    pub fn answering(action_type: ActionType, body: SurveyResponseBody) -> Self {
+        ActionResponseRequest {
+            action_type: Some(action_type),
+            ..ActionResponseRequest::survey(body)
+        }
+    }
+
     /// A job assignee's update.
     pub fn job(is_completed: bool) -> Self {
         ActionResponseRequest {
@@ -85,9 +94,9 @@ tagged_enum! {
     pub enum ResponseBody by ActionType {
         /// `Job`.
         Job(JobResponseBody) = Some(ActionType::Job),
-        /// `Survey`, and custom actions (no action type, `id` set), which
-        /// answer the same way.
-        Survey(SurveyResponseBody) = Some(ActionType::Survey) | None,
+        /// `Survey`, `Poll`, `LetsMeet`, and custom actions (no action type,
+        /// `id` set), which all answer with `answers`.
+        Survey(SurveyResponseBody) = Some(ActionType::Survey | ActionType::Poll | ActionType::LetsMeet) | None,
         _ =>
         /// Any other action type, kept verbatim.
         Other,
@@ -173,7 +182,8 @@ mod arb {
                         Some(ActionType::Job) => {
                             JobResponseBody::arb().prop_map(ResponseBody::Job).boxed()
                         }
-                        Some(ActionType::Survey) | None => SurveyResponseBody::arb()
+                        Some(ActionType::Survey | ActionType::Poll | ActionType::LetsMeet)
+                        | None => SurveyResponseBody::arb()
                             .prop_map(ResponseBody::Survey)
                             .boxed(),
                         Some(_) => <serde_json::Value as Arb>::arb()
