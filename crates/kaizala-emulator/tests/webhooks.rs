@@ -522,8 +522,10 @@ async fn every_event_type_is_delivered_when_it_happens() {
         .respond(survey.action_id.clone().unwrap(), answer)
         .await
         .unwrap();
-    let mut custom = CustomActionBody::default();
-    custom.questions = Some(vec![QuestionSpec::new("Order", QuestionType::Text)]);
+    let custom = CustomActionBody {
+        questions: Some(vec![QuestionSpec::new("Order", QuestionType::Text)]),
+        ..CustomActionBody::default()
+    };
     let package = team
         .actions()
         .create_custom("com.example.OrderForm", custom)
