@@ -6,6 +6,7 @@ mod boundary;
 mod ci;
 mod cmd;
 mod codegen;
+mod conformance;
 mod release;
 #[cfg(test)]
 mod tempdir;
@@ -24,6 +25,8 @@ commands:
   codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
                       with --check, change nothing and fail listing stale files
   bench               run the benchmarks and print throughput and ratios as markdown
+  conformance         fuzz the emulator with schemathesis against docs/api/openapi.yaml
+                      (Python 3.11+; installs schemathesis in target/conformance-venv)
   release <version> [--dry-run] [--allow-dirty]
                       bump every published crate to <version>, move the CHANGELOG's
                       Unreleased section, verify `cargo package` in dependency order
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Some("test") => no_args(&args, test::run),
         Some("ci") => no_args(&args, ci::run),
         Some("bench") => no_args(&args, bench::run),
+        Some("conformance") => no_args(&args, conformance::run),
         Some("release") => release::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

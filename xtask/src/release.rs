@@ -72,8 +72,13 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
     // it by that registry's path: a second release attempt of the same
     // version would build against the first attempt's sources. A target
     // directory of its own per attempt keeps every verification honest.
-    let started = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let target = root.join("target").join("release-check").join(format!("{}-{started}", plan.to));
+    let started = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let target = root
+        .join("target")
+        .join("release-check")
+        .join(format!("{}-{started}", plan.to));
     let mut package = cmd::cargo(["package", "--allow-dirty", "--target-dir"]);
     package.arg(&target);
     for name in &plan.crates {

@@ -223,7 +223,9 @@ impl Throttle {
 
     /// Learns from an answer: a 429 blocks the budgets for its `Retry-After`
     /// (or `default_wait`); `X-RateLimit-Remaining: 0` blocks them until
-    /// `X-RateLimit-Reset` (epoch seconds).
+    /// `X-RateLimit-Reset` (epoch seconds). No block outlasts the longer
+    /// budget window: a reset further off than that is not believable (a
+    /// server whose clock is off, say) and must not stall the caller.
     pub fn observe(
         &self,
         caller: Caller<'_>,
@@ -233,9 +235,10 @@ impl Throttle {
         wall: SystemTime,
         default_wait: Duration,
     ) {
+        let longest = self.config.connector.per.max(self.config.tenant.per);
         if status == StatusCode::TOO_MANY_REQUESTS {
             let wait = retry_after(headers, wall).unwrap_or(default_wait);
-            self.block(caller, now + wait);
+            self.block(caller, now + wait.min(longest));
         }
         let header = |name: &str| {
             headers
@@ -249,7 +252,7 @@ impl Throttle {
             let wait = reset
                 .and_then(|at| at.duration_since(wall).ok())
                 .unwrap_or(default_wait);
-            self.block(caller, now + wait);
+            self.block(caller, now + wait.min(longest));
         }
     }
 }
@@ -374,6 +377,28 @@ mod tests {
         assert_eq!(
             throttle.try_acquire(caller("app2", "t2"), t0),
             Err(Duration::from_secs(45))
+        );
+    }
+
+    #[test]
+    fn an_unbelievable_reset_blocks_for_one_window_at_most() {
+        let throttle = Throttle::default();
+        let t0 = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset", "1700003600".parse().unwrap()); // an hour off
+        throttle.observe(
+            caller("app", "t"),
+            StatusCode::OK,
+            &headers,
+            t0,
+            wall,
+            Duration::from_secs(1),
+        );
+        assert_eq!(
+            throttle.try_acquire(caller("app", "t"), t0),
+            Err(Duration::from_secs(60))
         );
     }
 

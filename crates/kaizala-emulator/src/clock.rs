@@ -92,8 +92,9 @@ impl Clock for VirtualClock {
         UNIX_EPOCH + Duration::from_millis(u64::try_from(self.now_ms()).unwrap_or(0))
     }
 
-    /// Throttle windows are virtual too: at a time scale of 10,000 a minute's
-    /// budget refills in six real milliseconds, as the platform would see it.
+    /// Virtual time as an `Instant`, for code written against [`Clock`].
+    /// (The call budgets do not use it: they run on real time, the clock
+    /// clients pace themselves by.)
     fn instant(&self) -> Instant {
         let (base, base_ms) = self.base;
         // Virtual time only moves forward, so the offset is never negative.

@@ -30,29 +30,6 @@ pub const ROTATION_AGE_MS: i64 = 328 * DAY_MS;
 /// PINs and OAuth codes live ten minutes.
 pub const CODE_LIFE_MS: i64 = 10 * 60_000;
 
-/// The connector whose application id a token call names, for throttling.
-pub fn caller_app_id(call: &Call) -> Option<String> {
-    match call.op {
-        Operation::GetAccessToken => call.header("applicationId").map(str::to_owned),
-        Operation::GeneratePin | Operation::LoginWithPinAndApplicationId => {
-            let body: serde_json::Value = serde_json::from_slice(&call.body).ok()?;
-            let object = body.as_object()?;
-            object
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case("applicationId"))?
-                .1
-                .as_str()
-                .map(str::to_owned)
-        }
-        Operation::OauthToken => form(&call.body)
-            .into_iter()
-            .find(|(k, _)| k == "client_id")
-            .map(|(_, v)| v),
-        Operation::OauthAuthorize => call.query("client_id").map(str::to_owned),
-        _ => None,
-    }
-}
-
 /// Runs a token call.
 pub fn handle(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply, ApiError> {
     match call.op {
@@ -75,9 +52,18 @@ fn connector<'s>(state: &'s State, app_id: &str) -> Result<&'s Connector, ApiErr
         .ok_or_else(|| ApiError::unauthorized(format!("no connector {app_id}")))
 }
 
+/// A connector named in a request body: unknown is a bad request (these
+/// calls carry no credential to refuse).
+fn named_connector<'s>(state: &'s State, app_id: &str) -> Result<&'s Connector, ApiError> {
+    state
+        .connectors
+        .get(app_id)
+        .ok_or_else(|| ApiError::bad_field("applicationId", format!("no connector {app_id:?}")))
+}
+
 fn generate_pin(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply, ApiError> {
     let request: GeneratePinRequest = call.json()?;
-    connector(state, request.application_id.as_str())?;
+    named_connector(state, request.application_id.as_str())?;
     let phone = request.mobile_number.as_str();
     if state.user_by_phone(phone).is_none() {
         return Err(ApiError::bad_field(
@@ -103,7 +89,7 @@ fn generate_pin(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply
 fn login_with_pin(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply, ApiError> {
     let request: LoginWithPinRequest = call.json()?;
     let app_id = request.application_id.to_string();
-    let scopes = connector(state, &app_id)?.scopes.clone();
+    let scopes = named_connector(state, &app_id)?.scopes.clone();
     let phone = request.mobile_number.as_str();
     let given = request.pin.to_string();
     let now = shared.now_ms();
@@ -255,7 +241,16 @@ fn authorize(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply, A
             "the redirect URL is not registered for this connector",
         ));
     }
-    let Some(phone) = call.query("phone") else {
+    let Some(phone) = call.query("phone").map(|p| {
+        // `+` in a query reads as a space; a number typed as `phone=+91…`
+        // must still work.
+        let digits = p.trim();
+        if digits.starts_with('+') {
+            digits.to_owned()
+        } else {
+            format!("+{digits}")
+        }
+    }) else {
         let page = format!(
             "<!doctype html><title>Kaizala sign-in (emulator)</title><form method=get>\
              <input type=hidden name=client_id value=\"{}\"><input type=hidden name=redirect_uri value=\"{}\">\
@@ -269,7 +264,7 @@ fn authorize(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply, A
         return Ok(reply);
     };
     let user = state
-        .user_by_phone(phone)
+        .user_by_phone(&phone)
         .map(|u| u.id.clone())
         .ok_or_else(|| {
             ApiError::bad_field(

@@ -90,6 +90,19 @@ fn check_object(
     object_id: &str,
 ) -> Result<(), ApiError> {
     match ObjectType::from_wire(object_type) {
+        // The object is named in the body or the query, not the path: an
+        // unknown one is a bad request, not a missing resource.
+        ObjectType::Group
+            if state
+                .groups
+                .get(object_id)
+                .is_none_or(|g| g.tenant != grant.tenant) =>
+        {
+            Err(ApiError::bad_field(
+                "objectId",
+                format!("no group {object_id}"),
+            ))
+        }
         ObjectType::Group => guard::group(state, grant, object_id).map(drop),
         ObjectType::Action => {
             let action = state

@@ -12,7 +12,7 @@ pub use route::{Route, route};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
@@ -184,26 +184,14 @@ async fn endpoint_call(shared: &Shared, call: &Call) -> (Reply, Option<Permit>) 
     (result.unwrap_or_else(Reply::from), Some(permit))
 }
 
-/// A token call on the API or OAuth host, counted against its connector.
+/// A token call on the API or OAuth host. Token calls take no slot of the
+/// call budgets: clients cannot pace them (they come before the tenant is
+/// known) and they are rare (one a day per connector).
 fn token_call(shared: &Shared, call: &Call) -> (Reply, Option<Permit>) {
-    let connector = api::auth::caller_app_id(call).and_then(|app| {
-        shared.store.read(|s| {
-            s.connectors
-                .get(&app)
-                .map(|c| (c.app_id.clone(), c.tenant.clone()))
-        })
-    });
-    let permit = match connector {
-        Some((app, tenant)) => match guard::throttle(shared, &app, &tenant) {
-            Ok(permit) => Some(permit),
-            Err(err) => return (err.into(), None),
-        },
-        None => None,
-    };
     let result = shared
         .store
         .write(|state| api::auth::handle(shared, state, call));
-    (result.unwrap_or_else(Reply::from), permit)
+    (result.unwrap_or_else(Reply::from), None)
 }
 
 fn respond(reply: Reply, permit: Option<Permit>, shared: &Shared) -> Response<Full<Bytes>> {
@@ -217,29 +205,26 @@ fn respond(reply: Reply, permit: Option<Permit>, shared: &Shared) -> Response<Fu
         headers.append(name, value);
     }
     // Every answer states the budget (Braze-style); an answer that took no
-    // slot (no token yet, or refused) reports the connector budget unused,
-    // a 429 reports it spent.
+    // slot (a token call, or refused before) reports the connector budget
+    // unused, a 429 reports it spent. Reset is wall-clock epoch seconds,
+    // rounded up, because that is the clock clients compare it with — the
+    // budgets run on real time whatever the virtual clock does.
     let budget = shared.throttle.config().connector;
-    let now_s = shared.now_ms() / 1000;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let reset_at = |after: Duration| (now + after).as_secs_f64().ceil() as u64;
     let (limit, remaining, reset) = match permit {
-        Some(p) => (
-            p.limit,
-            p.remaining,
-            now_s + p.reset_after.as_secs_f64().ceil() as i64,
-        ),
+        Some(p) => (p.limit, p.remaining, reset_at(p.reset_after)),
         None if reply.status == StatusCode::TOO_MANY_REQUESTS => {
             let wait = headers
                 .get(http::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<i64>().ok())
+                .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(1);
-            (budget.calls, 0, now_s + wait)
+            (budget.calls, 0, reset_at(Duration::from_secs(wait)))
         }
-        None => (
-            budget.calls,
-            budget.calls,
-            now_s + budget.per.as_secs() as i64,
-        ),
+        None => (budget.calls, budget.calls, reset_at(budget.per)),
     };
     headers.insert(LIMIT, HeaderValue::from(limit));
     headers.insert(REMAINING, HeaderValue::from(remaining));
