@@ -8,6 +8,7 @@ mod cmd;
 mod codegen;
 mod conformance;
 mod release;
+mod services;
 #[cfg(test)]
 mod tempdir;
 mod test;
@@ -19,7 +20,11 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  test                run the whole test suite (unit, integration and doc tests)
+  test                run the whole test suite (unit, integration and doc tests) with the
+                      PostgreSQL and Chromium it needs, installed with apt-get if missing
+                      (see docs/testing.md)
+  services            start those services for running single tests by hand: prints the
+                      `export` lines for your shell, stops them on Enter or Ctrl-C
   ci                  every check CI runs: format, generated code, dependency boundary,
                       clippy, kaizala-types built alone, tests, docs
   codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         },
         Some("test") => no_args(&args, test::run),
         Some("ci") => no_args(&args, ci::run),
+        Some("services") => no_args(&args, services::run),
         Some("bench") => no_args(&args, bench::run),
         Some("conformance") => no_args(&args, conformance::run),
         Some("release") => release::run(&args[1..]),

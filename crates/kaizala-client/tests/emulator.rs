@@ -1825,8 +1825,13 @@ async fn a_refresh_token_rotated_on_a_moved_clock_is_saved_then_used() {
     assert_ne!(client.session().unwrap().access_token, first_access);
 
     let rotated = emulator
-        .state(|s| s.refresh_tokens[&seeded.refresh_token].rotated_to.clone())
-        .expect("the old grant names its successor");
+        .state(|s| {
+            s.refresh_tokens[seeded.refresh_token.as_str()]
+                .rotated_to
+                .clone()
+        })
+        .expect("the old grant names its successor")
+        .into_exposed();
     assert_ne!(rotated, seeded.refresh_token);
     let saved = token_file(&file);
     assert_eq!(saved["refreshToken"], rotated.as_str(), "saved before use");
@@ -1842,7 +1847,7 @@ async fn a_refresh_token_rotated_on_a_moved_clock_is_saved_then_used() {
     client.groups().list().await.unwrap();
     assert_eq!(token_file(&file)["refreshToken"], rotated.as_str());
     assert_eq!(
-        emulator.state(|s| s.refresh_tokens[&rotated].rotated_to.clone()),
+        emulator.state(|s| s.refresh_tokens[rotated.as_str()].rotated_to.clone()),
         None,
         "too young to rotate"
     );

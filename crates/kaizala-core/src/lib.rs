@@ -6,10 +6,17 @@
 //! hyper client, the webhook receiver and the local emulator, and every rule
 //! can be tested without a network.
 //!
-//! For now it holds the endpoint table, generated from the API contract
-//! (`docs/api/openapi.yaml`) by `cargo xtask codegen`: one
-//! [`endpoint::EndpointMeta`] per [`endpoint::Operation`], with its method,
-//! path, host, credentials, permission scope, retry safety and body encoding.
+//! - [`endpoint`]: the endpoint table, generated from the API contract
+//!   (`docs/api/openapi.yaml`) by `cargo xtask codegen` — one
+//!   [`endpoint::EndpointMeta`] per [`endpoint::Operation`], with its method,
+//!   path, host, credentials, permission scope, retry safety and body
+//!   encoding — and the [`endpoint::Endpoint`] trait that builds requests and
+//!   parses answers; [`ops`] holds one typed endpoint per operation.
+//! - [`session`]: credentials, sessions and the token answers.
+//! - [`retry`], [`throttle`], [`pagination`]: what to do after each answer,
+//!   when the next call may go, and where the next page starts.
+//! - [`webhook`]: the receiving side — the validation handshake, callback
+//!   token checks in constant time, what to quarantine, handler retries.
 //!
 //! ```
 //! use http::Method;
@@ -34,5 +41,6 @@ pub mod response;
 pub mod retry;
 pub mod session;
 pub mod throttle;
+pub mod webhook;
 
 pub use error::{Error, ErrorKind};

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use kaizala_types::Secret;
 use serde::{Deserialize, Serialize};
 
 use crate::api::auth::{REFRESH_TOKEN_LIFE_MS, issue_refresh_token};
@@ -37,7 +38,9 @@ pub const ALL_SCOPES: &[&str] = &[
 
 /// What a script needs to start calling the seeded connector at once
 /// (`--credentials-out`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// `Debug` leaves the secret and the refresh token out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SeededCredentials {
     /// The API root to give a client (`{emulator}/v1`).
@@ -52,6 +55,19 @@ pub struct SeededCredentials {
     pub group_id: String,
     /// A managed public group (with subscribers) it can use.
     pub public_group_id: String,
+}
+
+impl std::fmt::Debug for SeededCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeededCredentials")
+            .field("base_url", &self.base_url)
+            .field("application_id", &self.application_id)
+            .field("application_secret", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("group_id", &self.group_id)
+            .field("public_group_id", &self.public_group_id)
+            .finish()
+    }
 }
 
 /// A seed file: tenants with their users, groups and connectors.
@@ -347,7 +363,7 @@ pub fn apply(
                 app_id.clone(),
                 Connector {
                     app_id: app_id.clone(),
-                    secret: secret.clone(),
+                    secret: Secret::new(secret.clone()),
                     name: seed_connector.name.clone(),
                     tenant: tenant_id.clone(),
                     scopes,
@@ -378,16 +394,18 @@ pub fn apply(
             let mut grant = issue_refresh_token(shared, state, &app_id, principal);
             if let Some(fixed) = &seed_connector.refresh_token {
                 state.refresh_tokens.remove(&grant.token);
-                grant.token = fixed.clone();
+                grant.token = Secret::new(fixed.clone());
                 grant.expires_ms = now + REFRESH_TOKEN_LIFE_MS;
-                state.refresh_tokens.insert(fixed.clone(), grant.clone());
+                state
+                    .refresh_tokens
+                    .insert(grant.token.clone(), grant.clone());
             }
             if credentials.is_none() {
                 credentials = Some(SeededCredentials {
                     base_url: format!("{}/v1", shared.base_url),
                     application_id: app_id,
                     application_secret: secret,
-                    refresh_token: grant.token,
+                    refresh_token: grant.token.into_exposed(),
                     group_id: first_group.clone().unwrap_or_default(),
                     public_group_id: first_public.clone().unwrap_or_default(),
                 });

@@ -42,3 +42,37 @@ async fn a_client_gets_a_token_and_the_tenant_endpoint() {
     assert_eq!(err.status(), Some(401), "{err}");
     emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn debug_output_shows_no_secret() {
+    let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    let seeded = emulator.credentials().unwrap();
+    let client = Client::builder()
+        .credentials(Credentials::new(
+            seeded.application_id.clone(),
+            seeded.application_secret.clone(),
+            seeded.refresh_token.clone(),
+        ))
+        .base_url(&seeded.base_url)
+        .build()
+        .unwrap();
+    let access = client.auth().refresh().await.unwrap().access_token;
+    let state = emulator.state(|s| format!("{s:?}"));
+    let credentials = format!("{seeded:?}");
+    for secret in [
+        seeded.application_secret.as_str(),
+        seeded.refresh_token.as_str(),
+        access.expose(),
+    ] {
+        assert!(!state.contains(secret), "the state's Debug shows a secret");
+        assert!(
+            !credentials.contains(secret),
+            "SeededCredentials' Debug shows a secret"
+        );
+    }
+    assert!(
+        state.contains(&seeded.application_id),
+        "the Debug output is not empty"
+    );
+    emulator.shutdown().await;
+}

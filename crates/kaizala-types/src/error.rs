@@ -63,6 +63,23 @@ impl DecodeError {
         }
     }
 
+    /// Input that is not UTF-8 (JSON text must be), at the first bad byte.
+    pub(crate) fn not_utf8(input: &[u8], err: std::str::Utf8Error) -> Self {
+        let valid = &input[..err.valid_up_to()];
+        let line = 1 + valid.iter().filter(|&&b| b == b'\n').count();
+        let line_start = valid
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |at| at + 1);
+        DecodeError {
+            kind: DecodeErrorKind::Syntax,
+            path: String::new(),
+            message: "invalid UTF-8".to_owned(),
+            line,
+            column: 1 + valid.len() - line_start,
+        }
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> DecodeErrorKind {
         self.kind

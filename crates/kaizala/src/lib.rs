@@ -5,10 +5,15 @@
 //! | [`types`] | `kaizala-types` | wire models of every request, response and webhook event |
 //! | [`core`] | `kaizala-core` | the sans-IO protocol: endpoints, sessions, throttle, retry decisions, pagination |
 //! | `client` | `kaizala-client` | the async hyper client (feature `client`, on by default) |
+//! | `webhook` | `kaizala-webhook` | the webhook receiver: validation, callback-token check, limits, durable hand-off, dedupe, handlers (feature `webhook`, on by default) |
+//! | `registration` | (this crate) | subscribing a receiver to events and managing the subscription: `WebhookRegistration` (features `client` and `webhook`) |
 //!
-//! Features: `client` (default). The webhook receiver, the local emulator and
-//! the SQL sink join as `webhook`, `emulator` and `sink` when they are
-//! released. Without default features the facade pulls in no async runtime.
+//! Features: `client` and `webhook`, both on by default, so `kaizala` is the
+//! whole SDK; `registration` is there when both are. Turn off the default
+//! features and pick one for a smaller build (`features = ["webhook"]` for a
+//! receiver that never calls the API). The local emulator and the SQL sink
+//! join as `emulator` and `sink` when they are released. Without default
+//! features the facade pulls in no async runtime.
 //!
 //! # A guide
 //!
@@ -76,9 +81,9 @@
 //!
 //! ## 3. Webhook events
 //!
-//! Subscribe a callback URL with `client.webhooks().create(..)`; the platform
-//! then POSTs each event to it. [`types::event::Event`] decodes the body —
-//! typed per event type, tolerant of the platform's quirks, and lossless:
+//! The platform POSTs each event to a subscribed callback URL.
+//! [`types::event::Event`] decodes the body — typed per event type,
+//! tolerant of the platform's quirks, and lossless:
 //!
 //! ```
 //! use kaizala::types::event::{Event, EventData};
@@ -90,6 +95,40 @@
 //! let Some(EventData::Action(response)) = event.data() else { unreachable!() };
 //! assert_eq!(response.questions()[0].answer.as_ref().and_then(|a| a.as_options()), Some(&["Yes".to_owned()][..]));
 //! # Ok::<(), kaizala::types::DecodeError>(())
+//! ```
+//!
+//! The receiver (`kaizala::webhook`, feature `webhook`) answers the
+//! platform's validation request, checks the `kz-callback-token`, stores
+//! each event once before acknowledging it, and runs handlers after the
+//! acknowledgement. Once it listens, `kaizala::registration` subscribes
+//! it:
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "client", feature = "webhook"))]
+//! # async fn receive(client: kaizala::Client) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use kaizala::registration::{Subscription, WebhookRegistration};
+//! use kaizala::types::event::{Event, EventType};
+//! use kaizala::webhook::{Handlers, MemoryEventStore, ReceiverConfig, Server};
+//!
+//! let config = ReceiverConfig::new().callback_token("s3cret-callback")?;
+//! let handlers = Handlers::new().on_any(|event: Arc<Event>| async move {
+//!     println!("{} {}", event.event_type(), event.event_id());
+//!     Ok(())
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8443").await?;
+//! let receiver = Server::new(config, MemoryEventStore::new())
+//!     .handlers(handlers)
+//!     .serve(listener);
+//!
+//! let subscription = Subscription::group("group-id")
+//!     .events(EventType::DOCUMENTED)
+//!     .callback_token("s3cret-callback");
+//! // The receiver's own URL suits an emulator on this machine; give the
+//! // hosted platform your public URL with `register_url`.
+//! let webhook = WebhookRegistration::register(&client, &receiver, subscription).await?;
+//! println!("subscribed as {}", webhook.id());
+//! # Ok(()) }
 //! ```
 //!
 //! ## 4. Without the client
@@ -125,3 +164,10 @@ pub use kaizala_client as client;
 
 #[cfg(feature = "client")]
 pub use kaizala_client::{Client, ClientBuilder};
+
+/// The webhook receiver (feature `webhook`).
+#[cfg(feature = "webhook")]
+pub use kaizala_webhook as webhook;
+
+#[cfg(all(feature = "client", feature = "webhook"))]
+pub mod registration;

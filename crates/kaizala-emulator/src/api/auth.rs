@@ -108,7 +108,7 @@ fn login_with_pin(shared: &Shared, state: &mut State, call: &Call) -> Result<Rep
         .ok_or_else(|| ApiError::bad_field("mobileNumber", "unknown number"))?;
     let grant = issue_refresh_token(shared, state, &app_id, Principal::User(user));
     let response = LoginWithPinResponse {
-        refresh_token: Secret::new(grant.token),
+        refresh_token: grant.token,
         granted_scope: Some(ScopeSet::new(scopes.join(","))),
         refresh_token_expiry: Some(Timestamp::from_unix_millis(grant.expires_ms)),
         extra: Default::default(),
@@ -125,7 +125,7 @@ pub fn issue_refresh_token(
 ) -> RefreshGrant {
     let now = shared.now_ms();
     let grant = RefreshGrant {
-        token: shared.ids.token("kz-rt"),
+        token: Secret::new(shared.ids.token("kz-rt")),
         app_id: app_id.to_owned(),
         principal,
         issued_ms: now,
@@ -149,7 +149,7 @@ fn access_token(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply
         .header("refreshToken")
         .ok_or_else(|| ApiError::unauthorized("the refreshToken header is missing"))?;
     let connector = connector(state, app_id)?.clone();
-    if connector.secret != secret {
+    if connector.secret.expose() != secret {
         return Err(ApiError::unauthorized("the application secret is wrong"));
     }
     guard::allow_ip(state, app_id, call.peer)?;
@@ -194,7 +194,7 @@ fn issue_access_token(
     state: &mut State,
     connector: &Connector,
     principal: Principal,
-    refresh_token: Option<String>,
+    refresh_token: Option<Secret>,
 ) -> Result<AccessTokenResponse, ApiError> {
     let tenant = state
         .tenants
@@ -202,7 +202,7 @@ fn issue_access_token(
         .ok_or_else(|| ApiError::unauthorized("the connector's tenant no longer exists"))?;
     let now = shared.now_ms();
     let grant = AccessGrant {
-        token: shared.ids.token("kz-at"),
+        token: Secret::new(shared.ids.token("kz-at")),
         app_id: connector.app_id.clone(),
         tenant: connector.tenant.clone(),
         principal,
@@ -216,10 +216,10 @@ fn issue_access_token(
         .access_tokens
         .insert(grant.token.clone(), grant.clone());
     Ok(AccessTokenResponse {
-        access_token: Secret::new(grant.token),
+        access_token: grant.token,
         endpoint_url: endpoint,
         access_token_expiry: Timestamp::from_unix_millis(grant.expires_ms),
-        refresh_token: Some(Secret::new(refresh_token.unwrap_or_default())),
+        refresh_token: Some(refresh_token.unwrap_or_else(|| Secret::new(""))),
         scope: Some(ScopeSet::new(connector.scopes.join(","))),
         extra: Default::default(),
     })
@@ -300,7 +300,7 @@ fn oauth_token(shared: &Shared, state: &mut State, call: &Call) -> Result<Reply,
     };
     let (app_id, secret, code) = (field("client_id")?, field("client_secret")?, field("code")?);
     let connector = connector(state, &app_id)?.clone();
-    if connector.secret != secret {
+    if connector.secret.expose() != secret {
         return Err(ApiError::unauthorized("the client secret is wrong"));
     }
     let now = shared.now_ms();

@@ -8,7 +8,7 @@ use kaizala_types::webhooks::{
     CreateWebhookRequest, CreateWebhookResponse, UpdateWebhookRequest, Webhook as WireWebhook,
     WebhookList,
 };
-use kaizala_types::{Flag, Secret, Timestamp};
+use kaizala_types::{Flag, Timestamp};
 
 use super::Ctx;
 use crate::http::{ApiError, Reply, guard};
@@ -60,10 +60,7 @@ pub async fn create(shared: &Shared, grant: &AccessGrant, body: &[u8]) -> Result
             .map(ToString::to_string)
             .collect(),
         callback_url: request.callback_url.clone(),
-        callback_token: request
-            .callback_token
-            .as_ref()
-            .map(|t| t.expose().to_owned()),
+        callback_token: request.callback_token.clone(),
         callback_context: request.callback_context.clone(),
         validity_ms: request
             .validity
@@ -163,7 +160,7 @@ fn wire(webhook: &Webhook) -> WireWebhook {
         ),
         filters: Some(Vec::new()),
         callback_url: Some(webhook.callback_url.clone()),
-        callback_token: webhook.callback_token.as_deref().map(Secret::new),
+        callback_token: webhook.callback_token.clone(),
         callback_context: webhook.callback_context.clone(),
         ts: Some(Timestamp::from_unix_millis(webhook.created_ms)),
         validity: Some(Timestamp::from_unix_millis(webhook.validity_ms)),
@@ -238,7 +235,7 @@ pub fn update(ctx: &mut Ctx<'_>, state: &mut State) -> Result<Reply, ApiError> {
         webhook.callback_url = url;
     }
     if let Some(token) = request.callback_token {
-        webhook.callback_token = Some(token.into_exposed());
+        webhook.callback_token = Some(token);
     }
     if let Some(context) = request.callback_context {
         webhook.callback_context = Some(context);

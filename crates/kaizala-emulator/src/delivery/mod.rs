@@ -263,9 +263,10 @@ async fn attempt(shared: &Shared, delivery: Delivery) {
             HeaderValue::from_static("application/json; charset=utf-8"),
         )
         .header(http::header::USER_AGENT, "kaizala-emulator");
-    if let Some(token) = webhook.callback_token.as_deref()
-        && let Ok(value) = HeaderValue::from_str(token)
+    if let Some(token) = &webhook.callback_token
+        && let Ok(mut value) = HeaderValue::from_str(token.expose())
     {
+        value.set_sensitive(true);
         request = request.header("kz-callback-token", value);
     }
     let body = Bytes::from(serde_json::to_vec(&delivery.payload).unwrap_or_default());

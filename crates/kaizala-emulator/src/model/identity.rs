@@ -1,5 +1,6 @@
 //! Tenants, connectors and the tokens they hold.
 
+use kaizala_types::Secret;
 use serde::{Deserialize, Serialize};
 
 /// An organisation: its groups, users and connectors share one endpoint
@@ -25,7 +26,7 @@ pub struct Connector {
     /// `applicationId`.
     pub app_id: String,
     /// `applicationSecret`.
-    pub secret: String,
+    pub secret: Secret,
     /// Display name.
     pub name: String,
     /// Tenant it was registered in.
@@ -57,7 +58,7 @@ pub enum Principal {
 #[serde(rename_all = "camelCase")]
 pub struct RefreshGrant {
     /// The token.
-    pub token: String,
+    pub token: Secret,
     /// The connector it was granted to.
     pub app_id: String,
     /// Whose access it carries.
@@ -68,7 +69,7 @@ pub struct RefreshGrant {
     pub expires_ms: i64,
     /// The token issued to replace it (from day 328 on).
     #[serde(default)]
-    pub rotated_to: Option<String>,
+    pub rotated_to: Option<Secret>,
 }
 
 /// An access token.
@@ -76,7 +77,7 @@ pub struct RefreshGrant {
 #[serde(rename_all = "camelCase")]
 pub struct AccessGrant {
     /// The token.
-    pub token: String,
+    pub token: Secret,
     /// The connector.
     pub app_id: String,
     /// The connector's tenant.

@@ -14,6 +14,7 @@ pub use webhook::{Delivery, DeliveryAttempt, DeliveryOutcome, Webhook};
 
 use std::collections::{BTreeMap, VecDeque};
 
+use kaizala_types::Secret;
 use serde::{Deserialize, Serialize};
 
 /// How many delivery attempts are remembered per webhook.
@@ -30,9 +31,9 @@ pub struct State {
     /// Registered connectors, by application id.
     pub connectors: BTreeMap<String, Connector>,
     /// Refresh tokens, by token.
-    pub refresh_tokens: BTreeMap<String, RefreshGrant>,
+    pub refresh_tokens: BTreeMap<Secret, RefreshGrant>,
     /// Access tokens, by token.
-    pub access_tokens: BTreeMap<String, AccessGrant>,
+    pub access_tokens: BTreeMap<Secret, AccessGrant>,
     /// PINs sent (logged, not texted), by phone number.
     pub pins: BTreeMap<String, Pin>,
     /// OAuth authorization codes, by code.

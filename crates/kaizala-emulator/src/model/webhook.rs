@@ -1,5 +1,6 @@
 //! Webhook subscriptions and their deliveries.
 
+use kaizala_types::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -23,7 +24,7 @@ pub struct Webhook {
     pub callback_url: String,
     /// Sent as `kz-callback-token`.
     #[serde(default)]
-    pub callback_token: Option<String>,
+    pub callback_token: Option<Secret>,
     /// Sent as `context`.
     #[serde(default)]
     pub callback_context: Option<String>,

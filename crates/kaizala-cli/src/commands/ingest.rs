@@ -1,0 +1,47 @@
+//! `kaizala ingest`: the webhook receiver into SQL.
+
+use kaizala_sink::Sink;
+use kaizala_webhook::{ReceiverConfig, Server};
+
+use super::{IngestArgs, bind, interrupted};
+use crate::error::{CliError, CliResult};
+
+/// Receives callbacks until Ctrl-C; every acknowledged event is committed.
+pub async fn run(args: IngestArgs) -> CliResult {
+    let sink = Sink::connect(&args.db.db).await?;
+    let mut config = ReceiverConfig::new()
+        .path(args.path.as_str())
+        .body_limit(args.body_limit);
+    match &args.callback_token {
+        Some(token) => {
+            config = config
+                .callback_token(token.as_str())
+                .map_err(|err| CliError::new(format!("--callback-token: {err}")))?;
+        }
+        None => eprintln!(
+            "warning: no --callback-token: callbacks from anyone are accepted; set the \
+             webhook's callBackToken for anything reachable from outside"
+        ),
+    }
+    let listener = bind(args.listen).await?;
+    let receiver = Server::new(config, sink.event_store()).serve(listener);
+    eprintln!(
+        "receiving Kaizala webhook events at {} into {}; Ctrl-C stops",
+        receiver.url(),
+        sink.database()
+    );
+    interrupted().await;
+    eprintln!("stopping: finishing requests in flight…");
+    let metrics = receiver.metrics().snapshot();
+    receiver.shutdown().await;
+    sink.close().await;
+    eprintln!(
+        "{} received, {} stored, {} duplicates, {} quarantined, {} refused",
+        metrics.received,
+        metrics.stored,
+        metrics.duplicate,
+        metrics.quarantined,
+        metrics.auth_failed
+    );
+    Ok(())
+}

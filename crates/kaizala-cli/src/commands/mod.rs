@@ -1,0 +1,160 @@
+//! The subcommands.
+
+mod dashboard;
+mod demo;
+mod emulator;
+mod export;
+mod ingest;
+mod sync;
+mod token;
+mod webhook;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use kaizala_emulator::cli::EmulatorArgs;
+
+use crate::credentials::ConnectionArgs;
+use crate::error::{CliError, CliResult};
+
+/// What `kaizala` can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Everything end to end on this machine: the emulator, a webhook
+    /// receiver into SQLite, a survey answered by simulated users, a summary
+    /// of what was stored, then the dashboard.
+    Demo(demo::DemoArgs),
+    /// Receive webhook events into a database.
+    Ingest(IngestArgs),
+    /// Pull groups, members, actions, responses and reactions through the
+    /// API into a database.
+    Sync(SyncArgs),
+    /// Write a table or view as CSV or JSON.
+    Export(ExportArgs),
+    /// Serve the dashboard page for a database.
+    Dashboard(DashboardArgs),
+    /// Run the Kaizala platform emulator (as `kaizala-emulator`).
+    Emulator(EmulatorArgs),
+    /// Check the connector's credentials: obtain an access token and show
+    /// what it grants (never the token).
+    Token(ConnectionArgs),
+    /// Create, list, update and delete webhook subscriptions.
+    Webhook {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
+    },
+}
+
+/// The database to use.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// The database: a file path or `sqlite://PATH` for SQLite, or
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+    // The URL may hold a password: `--help` must not show the variable's value.
+    #[arg(long, env = "KAIZALA_DB", hide_env_values = true, value_name = "URL")]
+    pub db: String,
+}
+
+/// `kaizala ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to receive callbacks on.
+    #[arg(long, default_value = "127.0.0.1:8070")]
+    pub listen: SocketAddr,
+    /// The `kz-callback-token` the webhook was created with (read from the
+    /// environment so it stays out of shell history). Without one, any
+    /// sender is accepted.
+    #[arg(long, env = "KAIZALA_CALLBACK_TOKEN", hide_env_values = true)]
+    pub callback_token: Option<String>,
+    /// The callback path.
+    #[arg(long, default_value = "/")]
+    pub path: String,
+    /// Largest accepted body, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+}
+
+/// `kaizala sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only these groups (repeat the flag); every group the token reaches by default.
+    #[arg(long = "group", value_name = "ID")]
+    pub groups: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionArgs,
+}
+
+/// `kaizala export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// The table or view (events, quarantine, groups, members, member_changes,
+    /// messages, attachments, actions, responses, answers, reactions,
+    /// responses_per_day, answer_distribution).
+    #[arg(long)]
+    pub table: String,
+    /// `csv` or `json`.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// Write here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `kaizala dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to serve the page on.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub listen: SocketAddr,
+}
+
+/// Runs a command.
+pub async fn run(command: Command) -> CliResult {
+    match command {
+        Command::Demo(args) => demo::run(args).await,
+        Command::Ingest(args) => ingest::run(args).await,
+        Command::Sync(args) => sync::run(args).await,
+        Command::Export(args) => export::run(args).await,
+        Command::Dashboard(args) => dashboard::run(args).await,
+        Command::Emulator(args) => emulator::run(args).await,
+        Command::Token(connection) => token::run(&connection).await,
+        Command::Webhook {
+            connection,
+            command,
+        } => webhook::run(&connection, command).await,
+    }
+}
+
+/// Binds `addr`, with a clear error.
+pub async fn bind(addr: SocketAddr) -> CliResult<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|err| CliError::bind(addr, &err))
+}
+
+/// Waits for Ctrl-C (or SIGTERM).
+pub async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

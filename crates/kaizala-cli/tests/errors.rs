@@ -1,0 +1,146 @@
+//! Every failure of the `kaizala` command is a clear message with a hint on
+//! standard error and a non-zero exit code — never a panic, never a
+//! backtrace: a bad database URL, a directory that does not exist, a port
+//! in use, a locked database, a platform that cannot be reached.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+use sqlx::Connection;
+
+const KAIZALA: &str = env!("CARGO_BIN_EXE_kaizala");
+
+/// Runs `kaizala args…` (with `env`), which must fail; its standard error.
+fn fails(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new(KAIZALA);
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("KAIZALA_DB")
+        .env_remove("KAIZALA_PROFILE")
+        .env("RUST_BACKTRACE", "1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+    assert!(
+        !stderr.contains("panicked")
+            && !stderr.contains("backtrace")
+            && !stderr.contains("internal error"),
+        "{args:?}: {stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(
+        lines.len() <= 2 && lines[0].starts_with("kaizala: "),
+        "{args:?}: not one message (and a hint):\n{stderr}"
+    );
+    stderr
+}
+
+/// The advice, on a `hint:` line or in the message itself.
+fn has_hint(stderr: &str, words: &str) {
+    assert!(
+        stderr.contains(words),
+        "no hint with {words:?} in {stderr:?}"
+    );
+}
+
+#[test]
+fn a_database_url_of_an_unknown_kind() {
+    let stderr = fails(
+        &[
+            "export",
+            "--db",
+            "mysql://db.example/kaizala",
+            "--table",
+            "events",
+        ],
+        &[],
+    );
+    assert!(stderr.contains("mysql"), "{stderr}");
+    has_hint(&stderr, "postgres://");
+}
+
+#[test]
+fn a_database_in_a_directory_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("no-such-dir").join("kaizala.db");
+    let stderr = fails(
+        &["export", "--db", db.to_str().unwrap(), "--table", "events"],
+        &[],
+    );
+    assert!(stderr.contains("no-such-dir"), "{stderr}");
+    has_hint(&stderr, "mkdir");
+}
+
+#[test]
+fn a_port_in_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let db = dir.path().join("kaizala.db");
+    for args in [
+        vec!["ingest", "--db", db.to_str().unwrap(), "--listen", &addr],
+        vec!["dashboard", "--db", db.to_str().unwrap(), "--listen", &addr],
+    ] {
+        let stderr = fails(&args, &[("KAIZALA_CALLBACK_TOKEN", "t0ken")]);
+        assert!(stderr.contains(&addr), "{stderr}");
+        has_hint(&stderr, "--listen");
+    }
+}
+
+#[tokio::test]
+async fn a_locked_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kaizala.db");
+    // Another program holds the file's write lock (rollback journal: the
+    // sink's switch to WAL has to wait for it).
+    let mut holder =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .unwrap();
+    sqlx::raw_sql("CREATE TABLE other (x); BEGIN EXCLUSIVE; INSERT INTO other VALUES (1);")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let url = format!("sqlite://{}?busy_timeout=200", path.display());
+    let stderr = tokio::task::spawn_blocking(move || {
+        fails(&["export", "--db", &url, "--table", "events"], &[])
+    })
+    .await
+    .unwrap();
+    assert!(stderr.contains("locked"), "{stderr}");
+    has_hint(&stderr, "use PostgreSQL for several writers");
+    holder.close().await.unwrap();
+}
+
+#[test]
+fn a_platform_that_cannot_be_reached() {
+    // Nothing listens on a port just released.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let stderr = fails(
+        &["token"],
+        &[
+            (
+                "KAIZALA_APPLICATION_ID",
+                "3f1c1b4e-0000-4000-8000-000000000001",
+            ),
+            ("KAIZALA_APPLICATION_SECRET", "not-a-real-secret"),
+            ("KAIZALA_REFRESH_TOKEN", "not-a-real-refresh-token"),
+            ("KAIZALA_BASE_URL", &base),
+        ],
+    );
+    assert!(stderr.contains(&port.to_string()), "{stderr}");
+    assert!(
+        !stderr.contains("not-a-real"),
+        "a secret was printed: {stderr}"
+    );
+    has_hint(&stderr, "kaizala emulator");
+}

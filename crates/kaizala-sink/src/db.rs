@@ -1,0 +1,570 @@
+//! Connecting: URL rules, pool settings per backend, migrations, and the
+//! mapping of driver errors to [`SinkError`]s with hints.
+//!
+//! Every query goes through sqlx's `Any` driver with `$1, $2, …`
+//! placeholders, which both SQLite and PostgreSQL accept, so one SQL text
+//! serves both backends except where noted ([`Backend`] switches).
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Once;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::BoxFuture;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+
+use crate::error::{BoxError, SinkError};
+
+/// How long SQLite waits for another writer before giving up with
+/// [`SinkError::Locked`] (`?busy_timeout=MILLISECONDS` in the URL changes
+/// it).
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database engine behind a [`Sink`](crate::Sink).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[non_exhaustive]
+pub enum Backend {
+    /// SQLite (embedded; bundled libsqlite3): WAL journal,
+    /// `synchronous=FULL`.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+impl Backend {
+    /// The backend's name (`sqlite`, `postgres`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// The statement that opens a write transaction: SQLite takes the write
+    /// lock at once (`BEGIN IMMEDIATE`), so a transaction never has to
+    /// upgrade a read lock, which SQLite cannot wait for.
+    pub(crate) fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub backend: Backend,
+    /// The URL handed to sqlx.
+    pub url: String,
+    /// What to show in messages (password masked).
+    pub display: String,
+    /// SQLite in memory: one connection only (each connection would get a
+    /// database of its own).
+    pub memory: bool,
+    /// SQLite: how long to wait for another writer.
+    pub busy_timeout: Duration,
+}
+
+impl Target {
+    pub(crate) fn parse(input: &str) -> Result<Target, SinkError> {
+        let input = input.trim();
+        let bad = |reason: &str| SinkError::BadUrl {
+            url: mask_password(input),
+            reason: reason.to_owned(),
+        };
+        if input.is_empty() {
+            return Err(bad("it is empty"));
+        }
+        let lower = input.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            let rest = &input[input.find("://").map_or(0, |i| i + 3)..];
+            if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
+                return Err(bad("no host or database after the scheme"));
+            }
+            return Ok(Target {
+                backend: Backend::Postgres,
+                url: input.to_owned(),
+                display: mask_password(input),
+                memory: false,
+                busy_timeout: SQLITE_BUSY_TIMEOUT,
+            });
+        }
+        if lower.starts_with("sqlite:") {
+            let rest = &input["sqlite:".len()..];
+            let rest = rest.strip_prefix("//").unwrap_or(rest);
+            let (database, params) = match rest.split_once('?') {
+                Some((d, p)) => (d, Some(p)),
+                None => (rest, None),
+            };
+            // Our own parameter: `busy_timeout=MILLISECONDS`.
+            let mut busy_timeout = SQLITE_BUSY_TIMEOUT;
+            let mut kept = Vec::new();
+            for pair in params.into_iter().flat_map(|p| p.split('&')) {
+                match pair.strip_prefix("busy_timeout=") {
+                    Some(ms) => {
+                        let ms: u64 = ms
+                            .parse()
+                            .map_err(|_| bad("busy_timeout takes milliseconds"))?;
+                        busy_timeout = Duration::from_millis(ms);
+                    }
+                    None if !pair.is_empty() => kept.push(pair),
+                    None => {}
+                }
+            }
+            let params = (!kept.is_empty()).then(|| kept.join("&"));
+            let params = params.as_deref();
+            let base = &input[..input.find('?').unwrap_or(input.len())];
+            let memory = database == ":memory:"
+                || params.is_some_and(|p| p.split('&').any(|kv| kv == "mode=memory"));
+            if memory {
+                return Ok(Target {
+                    backend: Backend::Sqlite,
+                    url: match params {
+                        Some(p) => format!("{base}?{p}"),
+                        None => base.to_owned(),
+                    },
+                    display: base.to_owned(),
+                    memory: true,
+                    busy_timeout,
+                });
+            }
+            if database.is_empty() {
+                return Err(bad("no file name after sqlite://"));
+            }
+            let path = PathBuf::from(percent_decode(database).map_err(|e| bad(&e))?);
+            check_directory(&path)?;
+            let url = match params {
+                Some(p) if p.split('&').any(|kv| kv.starts_with("mode=")) => {
+                    format!("{base}?{p}")
+                }
+                Some(p) => format!("{base}?{p}&mode=rwc"),
+                None => format!("{base}?mode=rwc"),
+            };
+            return Ok(Target {
+                backend: Backend::Sqlite,
+                url,
+                display: path.display().to_string(),
+                memory: false,
+                busy_timeout,
+            });
+        }
+        if let Some((scheme, _)) = input.split_once("://") {
+            return Err(bad(&format!(
+                "unsupported scheme {scheme:?} (the sink speaks SQLite and PostgreSQL)"
+            )));
+        }
+        // A plain path: an SQLite file.
+        let path = Path::new(input);
+        check_directory(path)?;
+        let absolute = std::path::absolute(path).map_err(|e| bad(&e.to_string()))?;
+        let text = absolute
+            .to_str()
+            .ok_or_else(|| bad("the path is not valid UTF-8"))?;
+        Ok(Target {
+            backend: Backend::Sqlite,
+            url: format!("sqlite://{}?mode=rwc", percent_encode_path(text)),
+            display: path.display().to_string(),
+            memory: false,
+            busy_timeout: SQLITE_BUSY_TIMEOUT,
+        })
+    }
+}
+
+/// Fails with [`SinkError::MissingDirectory`] when `path`'s directory does
+/// not exist.
+fn check_directory(path: &Path) -> Result<(), SinkError> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    if parent.as_os_str().is_empty() || parent.is_dir() {
+        return Ok(());
+    }
+    Err(SinkError::MissingDirectory {
+        directory: parent.to_path_buf(),
+        path: path.to_path_buf(),
+    })
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| "the path is not valid UTF-8 once decoded".to_owned())
+}
+
+/// Escapes what would end or alter the path part of an `sqlite://` URL.
+fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '?' => out.push_str("%3F"),
+            '#' => out.push_str("%23"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `scheme://user:***@host/db`.
+pub(crate) fn mask_password(url: &str) -> String {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let authority_end = url[start..].find('/').map_or(url.len(), |i| start + i);
+    let Some(at) = url[start..authority_end].rfind('@').map(|i| start + i) else {
+        return url.to_owned();
+    };
+    match url[start..at].find(':').map(|i| start + i) {
+        Some(colon) => format!("{}:***{}", &url[..colon], &url[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// A connection pool and what it connects to.
+#[derive(Debug, Clone)]
+pub(crate) struct Db {
+    pub pool: AnyPool,
+    pub backend: Backend,
+    pub target: Arc<Target>,
+}
+
+impl Db {
+    pub(crate) async fn connect(url: &str) -> Result<Db, SinkError> {
+        static DRIVERS: Once = Once::new();
+        DRIVERS.call_once(install_default_drivers);
+
+        let target = Arc::new(Target::parse(url)?);
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(30));
+        let options = match (target.backend, target.memory) {
+            (Backend::Sqlite, true) => options
+                .max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None),
+            (Backend::Sqlite, false) => options.max_connections(4),
+            (Backend::Postgres, _) => options.max_connections(8),
+        };
+        let pragmas = format!(
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL;",
+            target.busy_timeout.as_millis()
+        );
+        let options = if target.backend == Backend::Sqlite {
+            let pragmas = pragmas.clone();
+            options.after_connect(move |conn, _meta| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    conn.execute(pragmas.as_str()).await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        if !target.memory {
+            // One plain attempt first: the pool retries a failing connection
+            // until its acquire timeout and then reports only that, but a
+            // wrong URL, a refused connection or a locked SQLite file should
+            // fail now, with its own error.
+            let mut probe = AnyConnection::connect(&target.url)
+                .await
+                .map_err(|e| connect_error(&target, e))?;
+            if target.backend == Backend::Sqlite {
+                // WAL is persistent: set once (it needs the write lock).
+                let wal = format!("{pragmas} PRAGMA journal_mode = WAL;");
+                probe
+                    .execute(wal.as_str())
+                    .await
+                    .map_err(|e| connect_error(&target, e))?;
+            }
+            let _ = probe.close().await;
+        }
+        let pool = options
+            .connect(&target.url)
+            .await
+            .map_err(|e| connect_error(&target, e))?;
+        let db = Db {
+            pool,
+            backend: target.backend,
+            target,
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    async fn migrate(&self) -> Result<(), SinkError> {
+        let migrator =
+            Migrator::new(Embedded(self.backend))
+                .await
+                .map_err(|e| SinkError::Migrate {
+                    reason: e.to_string(),
+                    source: Box::new(e),
+                })?;
+        migrator.run(&self.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(inner) => self.error("migrating", inner),
+            other => SinkError::Migrate {
+                reason: other.to_string(),
+                source: Box::new(other),
+            },
+        })
+    }
+
+    /// Maps a query error to a [`SinkError`], recognising a locked SQLite
+    /// database and a lost PostgreSQL connection.
+    pub(crate) fn error(&self, doing: &'static str, err: sqlx::Error) -> SinkError {
+        if self.backend == Backend::Sqlite && is_sqlite_busy(&err) {
+            return SinkError::Locked {
+                database: self.target.display.clone(),
+                timeout_ms: self.target.busy_timeout.as_millis() as u64,
+                source: Box::new(err),
+            };
+        }
+        if self.backend == Backend::Postgres
+            && matches!(
+                err,
+                sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
+            )
+        {
+            return SinkError::Unreachable {
+                target: self.target.display.clone(),
+                reason: err.to_string(),
+                source: Box::new(err),
+            };
+        }
+        SinkError::Database {
+            doing,
+            source: Box::new(err),
+        }
+    }
+}
+
+fn connect_error(target: &Target, err: sqlx::Error) -> SinkError {
+    match target.backend {
+        Backend::Postgres => {
+            let reason = match &err {
+                sqlx::Error::Database(db) => match db.code().as_deref() {
+                    Some("3D000") => format!("{} (create it first, e.g. `createdb`)", db.message()),
+                    Some("28P01" | "28000") => {
+                        format!("{} (check user and password)", db.message())
+                    }
+                    _ => db.message().to_owned(),
+                },
+                sqlx::Error::PoolTimedOut => "timed out".to_owned(),
+                other => other.to_string(),
+            };
+            SinkError::Unreachable {
+                target: target.display.clone(),
+                reason,
+                source: Box::new(err),
+            }
+        }
+        Backend::Sqlite if is_sqlite_busy(&err) => SinkError::Locked {
+            database: target.display.clone(),
+            timeout_ms: target.busy_timeout.as_millis() as u64,
+            source: Box::new(err),
+        },
+        Backend::Sqlite => SinkError::Database {
+            doing: "opening the SQLite database",
+            source: Box::new(err),
+        },
+    }
+}
+
+fn is_sqlite_busy(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("5" | "6" | "517" | "261"))
+                || db.message().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// Whether an error is worth retrying the transaction for: a PostgreSQL
+/// deadlock or serialization failure, a busy SQLite.
+pub(crate) fn is_transient(err: &(dyn std::error::Error + 'static)) -> bool {
+    let Some(err) = err.downcast_ref::<sqlx::Error>() else {
+        return false;
+    };
+    match err {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("40P01" | "40001")) || is_sqlite_busy(err)
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => true,
+        _ => false,
+    }
+}
+
+/// The embedded migrations of one backend (`migrations/{sqlite,postgres}/`).
+#[derive(Debug)]
+struct Embedded(Backend);
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "schema",
+    include_str!("../migrations/sqlite/0001_schema.sql"),
+)];
+
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "schema",
+    include_str!("../migrations/postgres/0001_schema.sql"),
+)];
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxError>> {
+        let list = match self.0 {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        let migrations = list
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(async move { Ok(migrations) })
+    }
+}
+
+/// Epoch milliseconds of a point in time (negative before 1970).
+pub(crate) fn millis(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+    }
+}
+
+/// The point in time of epoch milliseconds.
+pub(crate) fn from_millis(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+/// Now, in epoch milliseconds.
+pub(crate) fn now_millis() -> i64 {
+    millis(SystemTime::now())
+}
+
+/// `($s,$s+1,…),(…)`: `rows` groups of `cols` placeholders numbered from
+/// `first`.
+pub(crate) fn placeholders(first: usize, cols: usize, rows: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    let mut n = first;
+    for row in 0..rows {
+        if row > 0 {
+            out.push(',');
+        }
+        out.push('(');
+        for col in 0..cols {
+            if col > 0 {
+                out.push(',');
+            }
+            out.push('$');
+            out.push_str(&n.to_string());
+            n += 1;
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Splits `n` rows into chunks of 64, 16, 4 and 1 rows, so that multi-row
+/// statements come in four shapes only (each a cached prepared statement).
+pub(crate) fn chunk_sizes(mut n: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    for size in [64, 16, 4, 1] {
+        while n >= size {
+            sizes.push(size);
+            n -= size;
+        }
+    }
+    sizes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = Target::parse("sqlite::memory:").unwrap();
+        assert!(t.memory && t.backend == Backend::Sqlite);
+        let t = Target::parse("postgres://u:secret@localhost:5432/db").unwrap();
+        assert_eq!(t.backend, Backend::Postgres);
+        assert_eq!(t.display, "postgres://u:***@localhost:5432/db");
+        assert_eq!(
+            Target::parse("postgresql://localhost/db").unwrap().backend,
+            Backend::Postgres
+        );
+        let dir = std::env::temp_dir();
+        let t = Target::parse(dir.join("a b#c.db").to_str().unwrap()).unwrap();
+        assert!(t.url.starts_with("sqlite:///"), "{}", t.url);
+        assert!(t.url.ends_with("a b%23c.db?mode=rwc"), "{}", t.url);
+        let t = Target::parse(&format!("sqlite://{}/x.db", dir.display())).unwrap();
+        assert!(t.url.ends_with("x.db?mode=rwc"), "{}", t.url);
+        let t = Target::parse(&format!("sqlite://{}/x.db?mode=ro", dir.display())).unwrap();
+        assert!(t.url.ends_with("x.db?mode=ro"), "{}", t.url);
+        let t =
+            Target::parse(&format!("sqlite://{}/x.db?busy_timeout=250", dir.display())).unwrap();
+        assert!(t.url.ends_with("x.db?mode=rwc"), "{}", t.url);
+        assert_eq!(t.busy_timeout, Duration::from_millis(250));
+        let t = Target::parse("sqlite::memory:?busy_timeout=5").unwrap();
+        assert_eq!((t.url.as_str(), t.memory), ("sqlite::memory:", true));
+        assert!(matches!(
+            Target::parse("mysql://x/y"),
+            Err(SinkError::BadUrl { .. })
+        ));
+        assert!(matches!(Target::parse(" "), Err(SinkError::BadUrl { .. })));
+        match Target::parse("/no/such/dir/x.db") {
+            Err(SinkError::MissingDirectory { directory, .. }) => {
+                assert_eq!(directory, Path::new("/no/such/dir"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            Target::parse("sqlite:///no/such/dir/x.db"),
+            Err(SinkError::MissingDirectory { .. })
+        ));
+    }
+
+    #[test]
+    fn chunks_and_placeholders() {
+        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(87), vec![64, 16, 4, 1, 1, 1]);
+        assert_eq!(placeholders(3, 2, 2), "($3,$4),($5,$6)");
+        assert_eq!(millis(from_millis(-5)), -5);
+        assert_eq!(millis(from_millis(1_700_000_000_123)), 1_700_000_000_123);
+    }
+}

@@ -1,0 +1,141 @@
+//! [`SinkError`]: what can go wrong, with a hint at what to do about it.
+
+use std::path::PathBuf;
+
+/// A boxed error source.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error of the sink. Each variant's message says what to check.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The database URL is not one the sink understands.
+    #[error(
+        "bad database URL {url:?}: {reason} (use sqlite://PATH, sqlite::memory:, \
+         postgres://USER:PASSWORD@HOST:PORT/DATABASE, or a plain file path for SQLite)"
+    )]
+    BadUrl {
+        /// The URL as given (password masked).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The SQLite file's directory does not exist (the sink creates the
+    /// file, not its directories).
+    #[error(
+        "the directory {} of the SQLite database {} does not exist: create it first \
+         (mkdir -p {})",
+        directory.display(),
+        path.display(),
+        directory.display()
+    )]
+    MissingDirectory {
+        /// The directory that is missing.
+        directory: PathBuf,
+        /// The database file asked for.
+        path: PathBuf,
+    },
+
+    /// SQLite stayed locked by another connection or process for longer
+    /// than the busy timeout.
+    #[error(
+        "the SQLite database {database} is locked: another process kept a write \
+         transaction open for more than {} s (is a second `kaizala ingest` or `sync` \
+         writing to the same file? Give each its own file, or use PostgreSQL for several \
+         writers)",
+        *timeout_ms as f64 / 1000.0
+    )]
+    Locked {
+        /// The database (path or URL, password masked).
+        database: String,
+        /// The busy timeout that ran out, in milliseconds.
+        timeout_ms: u64,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// PostgreSQL could not be reached or refused the connection.
+    #[error(
+        "cannot connect to PostgreSQL at {target}: {reason} (is the server running and \
+         listening there, and are the user, password and database name right?)"
+    )]
+    Unreachable {
+        /// Host, port and database (password masked).
+        target: String,
+        /// What the driver said.
+        reason: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// Creating or upgrading the tables failed.
+    #[error(
+        "migrating the database schema failed: {reason} (a database written by a newer \
+         kaizala-sink, or tables of another program with the same names?)"
+    )]
+    Migrate {
+        /// What the migrator said.
+        reason: String,
+        /// The migrator's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A query failed.
+    #[error("database error while {doing}: {source}")]
+    Database {
+        /// What the sink was doing.
+        doing: &'static str,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
+    /// A Kaizala API call made by [`Sink::sync`](crate::Sink::sync) failed.
+    #[error("sync: {what} failed: {source}")]
+    Api {
+        /// The call.
+        what: String,
+        /// The client's error.
+        #[source]
+        source: kaizala_client::Error,
+    },
+
+    /// Writing an export failed.
+    #[error("writing the export failed: {0}")]
+    Io(#[from] std::io::Error),
+
+    /// The name is not a table or view the sink exports.
+    #[error("no table or view named {name:?}: known are {known}")]
+    UnknownTable {
+        /// The name asked for.
+        name: String,
+        /// The names that exist, comma-separated.
+        known: String,
+    },
+
+    /// The event store's writer task has stopped (its runtime shut down).
+    #[error("the event store's writer task has stopped (was its tokio runtime shut down?)")]
+    WriterStopped,
+}
+
+impl SinkError {
+    /// Whether a retry later may succeed (locked database, lost connection,
+    /// deadlock between replicas, throttled API call).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SinkError::Locked { .. } | SinkError::Unreachable { .. } => true,
+            SinkError::Database { source, .. } => crate::db::is_transient(source.as_ref()),
+            SinkError::Api { source, .. } => matches!(
+                source.kind(),
+                kaizala_client::ErrorKind::RateLimited { .. }
+                    | kaizala_client::ErrorKind::Timeout
+                    | kaizala_client::ErrorKind::Transport
+            ),
+            _ => false,
+        }
+    }
+}

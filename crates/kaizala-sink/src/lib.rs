@@ -1,0 +1,87 @@
+//! Kaizala data in SQL tables a dashboard can query: events pushed by
+//! webhooks and data pulled through the API, in SQLite (embedded, the
+//! default) or PostgreSQL.
+//!
+//! - [`Sink::connect`] opens a database by URL (`sqlite://PATH`, a plain
+//!   file path, `sqlite::memory:`, `postgres://…`) and creates or upgrades
+//!   the tables ([`docs/schema.md`]).
+//! - [`Sink::event_store`] is the webhook receiver's [`EventStore`] and
+//!   [`EventQueue`]: each event kept once in `events` (its body as
+//!   received) and normalised into `messages`, `attachments`, `actions`,
+//!   `responses` + `answers`, `members` + `member_changes`, `groups` in the
+//!   same transaction, acknowledged only after the commit — with group
+//!   commit, so one `fsync` serves many concurrent deliveries.
+//! - [`Sink::sync`] pulls groups, members, subscribers, actions (from the
+//!   stored `fromDate` cursor), responses and reaction counts through
+//!   `kaizala_client`, upserting with the same keys: pull after push
+//!   duplicates nothing.
+//! - [`Sink::export`] (CSV, JSON), [`Sink::summary`], [`Sink::dashboard`],
+//!   [`Sink::counts`] read it back.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use std::time::SystemTime;
+//! use kaizala_sink::{Format, Sink, Table};
+//! use kaizala_webhook::store::{EventStore, IncomingEvent, Stored};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let sink = Sink::connect(dir.path().join("kaizala.db").to_str().unwrap()).await?;
+//! let store = sink.event_store();
+//!
+//! let body = br#"{"eventId": "e1", "eventType": "SurveyResponse", "objectId": "g1",
+//!     "objectType": "Group", "data": {"actionId": "a1", "groupId": "g1", "responseId": "r1",
+//!     "responseDetails": {"responseWithQuestions": [
+//!         {"title": "Stock level", "type": "SingleOption",
+//!          "options": [{"title": "Low"}, {"title": "OK"}], "answer": ["OK"]},
+//!         {"title": "Cartons", "type": "Numeric", "answer": 12}]}}}"#;
+//! let event = IncomingEvent::new(body.as_slice(), SystemTime::now())?;
+//! assert_eq!(store.store(&event).await?, Stored::New);
+//! assert_eq!(store.store(&event).await?, Stored::Duplicate); // a redelivery
+//!
+//! let counts = sink.counts().await?;
+//! assert_eq!(counts.get(Table::Events), 1);
+//! assert_eq!(counts.get(Table::Responses), 1);
+//! assert_eq!(counts.get(Table::Answers), 2);
+//!
+//! let mut csv = Vec::new();
+//! sink.export(Table::AnswerDistribution, Format::Csv, &mut csv).await?;
+//! assert_eq!(
+//!     String::from_utf8(csv)?,
+//!     "action_id,question_index,question_title,option,count\r\na1,0,Stock level,OK,1\r\n"
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Timestamps are epoch milliseconds (UTC) in `BIGINT` columns, flags
+//! integers 0/1, JSON text — the same in both backends, so one dashboard
+//! query serves both.
+//!
+//! [`docs/schema.md`]: https://github.com/kaizala-rs/kaizala-rs/blob/main/docs/schema.md
+//! [`EventStore`]: kaizala_webhook::store::EventStore
+//! [`EventQueue`]: kaizala_webhook::store::EventQueue
+
+mod db;
+mod error;
+mod export;
+mod normalise;
+mod queue;
+mod report;
+mod sink;
+pub mod store;
+pub mod sync;
+mod table;
+mod typed;
+mod write;
+
+pub use db::Backend;
+pub use error::{BoxError, SinkError};
+pub use export::Format;
+pub use report::{
+    Counts, DailyResponses, Dashboard, HourlyEvents, LatestMessage, OptionCount,
+    QuestionDistribution, Summary, TypeCount,
+};
+pub use sink::Sink;
+pub use store::{SqlEventStore, StoreStats};
+pub use sync::{SyncOptions, SyncPhase, SyncProgress, SyncReport};
+pub use table::Table;

@@ -1,0 +1,211 @@
+//! `ActionResponse`, `SurveyResponse`, `JobResponse`, `PollResponse`,
+//! `LetsMeetResponse` → `responses` + `answers`. The pull sync reads the
+//! responses of an action's details with the same function, so a response
+//! pushed and the same response pulled make identical rows.
+
+use kaizala_types::actions::{Answer, QuestionAnswer, QuestionType};
+use kaizala_types::event::ActionEventData;
+
+use super::json;
+
+/// The hidden question the Kaizala app adds to responses: when the
+/// responder submitted (epoch ms).
+const RESPONSE_TIME: &str = "ResponseTime";
+
+/// What the payload may not say itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Context {
+    /// The group, when the payload names none.
+    pub group_id: Option<String>,
+    /// The action, when the payload names none.
+    pub action_id: Option<String>,
+    /// The id to key the response by when it has no `responseId`.
+    pub fallback_id: String,
+    /// When the sink received it (epoch ms).
+    pub seen_at: i64,
+}
+
+/// A row of `responses` with its `answers`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ResponseRow {
+    pub response_id: String,
+    pub action_id: Option<String>,
+    pub group_id: Option<String>,
+    pub package_id: Option<String>,
+    pub responder_id: Option<String>,
+    pub responder_phone: Option<String>,
+    pub responder_name: Option<String>,
+    pub is_anonymous: Option<bool>,
+    pub is_completed: Option<bool>,
+    /// `isUpdateResponse`.
+    pub is_update: bool,
+    /// The `ResponseTime` answer, if any.
+    pub version_at: Option<i64>,
+    pub seen_at: i64,
+    /// What the responder said, hashed: the visible answers (and a job's
+    /// completion). A stored response is replaced only when this differs,
+    /// so the same response pushed (with the app's hidden `ResponseTime`
+    /// question) and pulled (without it) is one version, not two.
+    pub fingerprint: String,
+    /// `responseDetails` in canonical JSON.
+    pub details: String,
+    pub answers: Vec<AnswerRow>,
+}
+
+impl ResponseRow {
+    /// `responded_at` of a new row: the app's `ResponseTime`, else when the
+    /// sink first saw it.
+    pub fn responded_at(&self) -> i64 {
+        self.version_at.unwrap_or(self.seen_at)
+    }
+}
+
+/// A row of `answers` (its response's id and action id come from the
+/// [`ResponseRow`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AnswerRow {
+    pub question_index: i64,
+    pub title: Option<String>,
+    pub question_type: Option<String>,
+    pub is_invisible: bool,
+    pub text_value: Option<String>,
+    pub number_value: Option<f64>,
+    pub json_value: Option<String>,
+}
+
+pub(crate) fn from_data(data: &ActionEventData, context: &Context) -> ResponseRow {
+    let job = data.response_details.as_ref().and_then(|d| d.job());
+    let questions = data.questions();
+    let answers: Vec<AnswerRow> = questions
+        .iter()
+        .enumerate()
+        .map(|(i, q)| answer_row(i, q))
+        .collect();
+    let is_completed = job.and_then(|j| j.is_completed).map(|f| f.get());
+    ResponseRow {
+        response_id: data
+            .response_id
+            .as_ref()
+            .map_or_else(|| context.fallback_id.clone(), |r| r.to_string()),
+        action_id: data
+            .action_id
+            .as_ref()
+            .map(|a| a.to_string())
+            .or_else(|| context.action_id.clone()),
+        group_id: data
+            .source_group_id
+            .as_ref()
+            .or(data.group_id.as_ref())
+            .map(|g| g.to_string())
+            .or_else(|| context.group_id.clone()),
+        package_id: data
+            .action_package_id
+            .as_ref()
+            .or(data.package_id.as_ref())
+            .map(|p| p.to_string()),
+        responder_id: data
+            .responder_id
+            .as_ref()
+            .or(job.and_then(|j| j.assignee_id.as_ref()))
+            .map(|u| u.to_string()),
+        responder_phone: data
+            .responder
+            .clone()
+            .or_else(|| job.and_then(|j| j.assignee.clone())),
+        responder_name: data
+            .responder_name
+            .clone()
+            .or_else(|| job.and_then(|j| j.assignee_name.clone())),
+        is_anonymous: data.is_anonymous.map(|f| f.get()),
+        is_completed,
+        is_update: data.is_update_response.is_some_and(|f| f.get()),
+        version_at: questions.iter().find_map(response_time),
+        seen_at: context.seen_at,
+        fingerprint: fingerprint(&answers, is_completed),
+        details: data
+            .response_details
+            .as_ref()
+            .map_or_else(|| "null".to_owned(), json),
+        answers,
+    }
+}
+
+/// FNV-1a (64 bits, hex) of the visible answers as typed columns: stable
+/// across releases and platforms, unlike `std`'s hasher.
+fn fingerprint(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
+    let visible: Vec<serde_json::Value> = answers
+        .iter()
+        .filter(|a| !a.is_invisible)
+        .map(|a| {
+            serde_json::json!([
+                a.title,
+                a.question_type,
+                a.text_value,
+                a.number_value,
+                a.json_value
+            ])
+        })
+        .collect();
+    let text = json(&serde_json::json!({"answers": visible, "completed": is_completed}));
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+fn response_time(question: &QuestionAnswer) -> Option<i64> {
+    if !question
+        .title
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(RESPONSE_TIME))
+    {
+        return None;
+    }
+    match question.answer.as_ref()? {
+        Answer::DateTime(ts) => Some(ts.unix_millis()),
+        Answer::Number(n) => Some(n.as_f64() as i64),
+        _ => None,
+    }
+}
+
+/// One answer, typed by its question: text in `text_value`, numbers, dates
+/// and times (epoch ms) in `number_value`, options, locations, attachments
+/// and phone numbers as JSON in `json_value` (plus the chosen title of a
+/// single option, the place name of a location and `+<cc><pn>` of a phone
+/// number in `text_value`).
+fn answer_row(index: usize, question: &QuestionAnswer) -> AnswerRow {
+    let mut row = AnswerRow {
+        question_index: index as i64,
+        title: question.title.clone(),
+        question_type: question.question_type.as_ref().map(|t| t.to_string()),
+        is_invisible: question.is_invisible.is_some_and(|f| f.get()),
+        text_value: None,
+        number_value: None,
+        json_value: None,
+    };
+    match &question.answer {
+        None => {}
+        Some(Answer::Text(text)) => row.text_value = Some(text.clone()),
+        Some(Answer::Options(options)) => {
+            if options.len() == 1 && question.question_type != Some(QuestionType::MultiOption) {
+                row.text_value = Some(options[0].clone());
+            }
+            row.json_value = Some(json(options));
+        }
+        Some(Answer::Number(n)) => row.number_value = Some(n.as_f64()),
+        Some(Answer::DateTime(ts)) => row.number_value = Some(ts.unix_millis() as f64),
+        Some(Answer::Location(point)) => {
+            row.text_value = point.n.clone();
+            row.json_value = Some(json(point));
+        }
+        Some(Answer::Attachments(items)) => row.json_value = Some(json(items)),
+        Some(Answer::Phone(phone)) => {
+            row.text_value = Some(phone.to_international());
+            row.json_value = Some(json(phone));
+        }
+        Some(other) => row.json_value = Some(json(other)),
+    }
+    row
+}

@@ -1,0 +1,430 @@
+//! [`SqlEventStore`]: the webhook receiver's durable store, with group
+//! commit.
+//!
+//! Every `store` call hands its event to one writer task and waits. The
+//! writer takes what is queued (up to [`MAX_BATCH`] events), writes it all in
+//! one transaction — each event into `events` unless its `eventId` is there
+//! already, and the new ones normalised into the typed tables — commits,
+//! and only then answers each caller: [`Stored::New`] or
+//! [`Stored::Duplicate`]. One commit (one `fsync` on SQLite) serves a whole
+//! batch, so throughput grows with concurrency instead of being capped by
+//! the disk's sync rate. If the transaction fails, no event of the batch
+//! was stored, and every one gets the error (the receiver answers 503 and
+//! the platform delivers them again) — unless the failure was not the
+//! database's (not a lost connection, a lock or a deadlock): then each
+//! caller's events are tried again in a transaction of their own, so one
+//! event the database rejects does not fail the others it was batched with.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use kaizala_webhook::store::{EventStore, IncomingEvent, QuarantinedBody, StoreError, Stored};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::{Backend, Db, millis};
+use crate::error::SinkError;
+use crate::normalise::{self, Rows};
+use crate::typed::TypedEvent;
+use crate::write::{self, Arg, insert_many, query};
+
+/// The most events one transaction takes.
+pub const MAX_BATCH: usize = 256;
+
+/// How many times a batch whose transaction hit a deadlock (between
+/// PostgreSQL replicas) or a busy SQLite is tried before its events fail.
+const ATTEMPTS: u32 = 3;
+
+/// How long an event handed out by [`EventQueue::due`] stays claimed
+/// before it is due again (should its handler's process die).
+///
+/// [`EventQueue::due`]: kaizala_webhook::store::EventQueue::due
+pub const DEFAULT_CLAIM_LEASE: Duration = Duration::from_secs(300);
+
+/// Counters of a [`SqlEventStore`], for tests and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct StoreStats {
+    /// Transactions committed (each a batch of events).
+    pub batches: u64,
+    /// Batches whose transaction failed (their events got an error).
+    pub failed_batches: u64,
+    /// Events written in committed batches (new and duplicate).
+    pub events: u64,
+    /// Events stored for the first time.
+    pub new: u64,
+    /// Events that were already stored.
+    pub duplicates: u64,
+    /// The largest batch committed.
+    pub largest_batch: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    batches: AtomicU64,
+    failed_batches: AtomicU64,
+    events: AtomicU64,
+    new: AtomicU64,
+    duplicates: AtomicU64,
+    largest_batch: AtomicU64,
+}
+
+struct Job {
+    events: Vec<TypedEvent>,
+    reply: oneshot::Sender<Result<Vec<Stored>, Arc<SinkError>>>,
+}
+
+/// The [`EventStore`] and [`EventQueue`] of a [`Sink`](crate::Sink):
+/// events in the `events` table, normalised into the typed tables in the
+/// same transaction, with group commit (see the [module
+/// docs](crate::store)).
+///
+/// Get one from [`Sink::event_store`](crate::Sink::event_store); clones
+/// share the writer. Several processes may store into one PostgreSQL
+/// database at once: each `eventId` is stored, and reported
+/// [`Stored::New`], exactly once across them.
+///
+/// [`EventQueue`]: kaizala_webhook::store::EventQueue
+#[derive(Clone)]
+pub struct SqlEventStore {
+    pub(crate) db: Db,
+    sender: mpsc::Sender<Job>,
+    counters: Arc<Counters>,
+    pub(crate) claim_lease: Duration,
+}
+
+impl std::fmt::Debug for SqlEventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlEventStore")
+            .field("backend", &self.db.backend)
+            .field("database", &self.db.target.display)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl SqlEventStore {
+    /// Starts the writer task (on the current tokio runtime).
+    pub(crate) fn start(db: Db) -> SqlEventStore {
+        let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(writer(db.clone(), receiver, Arc::clone(&counters)));
+        SqlEventStore {
+            db,
+            sender,
+            counters,
+            claim_lease: DEFAULT_CLAIM_LEASE,
+        }
+    }
+
+    /// The same store with another claim lease for
+    /// [`EventQueue::due`](kaizala_webhook::store::EventQueue::due)
+    /// (default [`DEFAULT_CLAIM_LEASE`]).
+    pub fn with_claim_lease(mut self, lease: Duration) -> SqlEventStore {
+        self.claim_lease = lease;
+        self
+    }
+
+    /// The database engine.
+    pub fn backend(&self) -> Backend {
+        self.db.backend
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> StoreStats {
+        let c = &self.counters;
+        StoreStats {
+            batches: c.batches.load(Ordering::Relaxed),
+            failed_batches: c.failed_batches.load(Ordering::Relaxed),
+            events: c.events.load(Ordering::Relaxed),
+            new: c.new.load(Ordering::Relaxed),
+            duplicates: c.duplicates.load(Ordering::Relaxed),
+            largest_batch: c.largest_batch.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Stores several events in one transaction (with whatever else is
+    /// queued): all or none. The answer has one entry per event, in order;
+    /// of events sharing an id, the first is [`Stored::New`] (if none was
+    /// stored before) and the others [`Stored::Duplicate`]. An event whose
+    /// payload does not fit its type's model is kept in `quarantine`
+    /// instead (before the others are written) and answered
+    /// [`Stored::Quarantined`].
+    pub async fn store_batch(&self, events: &[IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
+        // Decoded here, on the callers' tasks, so the one writer only writes.
+        let mut typed = Vec::with_capacity(events.len());
+        let mut answers = Vec::with_capacity(events.len());
+        for incoming in events {
+            match TypedEvent::decode(incoming) {
+                Ok(event) => {
+                    typed.push(event);
+                    answers.push(None);
+                }
+                Err(body) => {
+                    tracing::warn!(event_id = incoming.event_id(), reason = %body.reason, "event quarantined");
+                    self.insert_quarantined(&body).await?;
+                    answers.push(Some(Stored::Quarantined));
+                }
+            }
+        }
+        // The writer answers once per event it was given, in order.
+        let mut stored = self.write(typed).await?.into_iter();
+        answers
+            .into_iter()
+            .map(|answer| {
+                answer
+                    .or_else(|| stored.next())
+                    .ok_or(SinkError::WriterStopped)
+            })
+            .collect()
+    }
+
+    /// Hands typed events to the writer and waits for the commit.
+    async fn write(&self, events: Vec<TypedEvent>) -> Result<Vec<Stored>, SinkError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        let job = Job { events, reply };
+        self.sender
+            .send(job)
+            .await
+            .map_err(|_| SinkError::WriterStopped)?;
+        match answer.await {
+            Ok(Ok(stored)) => Ok(stored),
+            Ok(Err(err)) => Err(shared_error(&err)),
+            Err(_) => Err(SinkError::WriterStopped),
+        }
+    }
+
+    /// Keeps a body in `quarantine`.
+    async fn insert_quarantined(&self, body: &QuarantinedBody) -> Result<(), SinkError> {
+        query(
+            "INSERT INTO quarantine (body, reason_code, reason, received_at) \
+             VALUES ($1, $2, $3, $4)",
+            vec![
+                body.body.to_vec().into(),
+                body.reason_code.into(),
+                (&body.reason).into(),
+                millis(body.received_at).into(),
+            ],
+        )
+        .execute(&self.db.pool)
+        .await
+        .map_err(|e| self.db.error("quarantining a body", e))?;
+        Ok(())
+    }
+}
+
+/// A copy of an error shared by every event of a failed batch.
+fn shared_error(err: &Arc<SinkError>) -> SinkError {
+    match &**err {
+        SinkError::WriterStopped => SinkError::WriterStopped,
+        other => SinkError::Database {
+            doing: "storing a batch of events",
+            source: Box::new(SharedError(Arc::clone(err), other.to_string())),
+        },
+    }
+}
+
+/// An error that failed a whole batch, shared by its events.
+#[derive(Debug)]
+struct SharedError(Arc<SinkError>, String);
+
+impl std::fmt::Display for SharedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+impl std::error::Error for SharedError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&*self.0)
+    }
+}
+
+pub(crate) fn to_store_error(err: SinkError) -> StoreError {
+    StoreError::caused_by(err.to_string(), err)
+}
+
+#[async_trait]
+impl EventStore for SqlEventStore {
+    async fn store(&self, event: &IncomingEvent) -> Result<Stored, StoreError> {
+        let stored = self
+            .store_batch(std::slice::from_ref(event))
+            .await
+            .map_err(to_store_error)?;
+        Ok(stored[0])
+    }
+
+    async fn quarantine(&self, body: &QuarantinedBody) -> Result<(), StoreError> {
+        self.insert_quarantined(body).await.map_err(to_store_error)
+    }
+}
+
+/// The writer task: batch, write, commit, answer; until every store handle
+/// is gone.
+async fn writer(db: Db, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+    while let Some(first) = receiver.recv().await {
+        let mut count = first.events.len();
+        let mut jobs = vec![first];
+        while count < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => {
+                    count += job.events.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let events: Vec<&TypedEvent> = jobs.iter().flat_map(|j| &j.events).collect();
+        match write_with_retries(&db, &events).await {
+            Ok(stored) => {
+                counters.committed(&stored);
+                let mut stored = stored.into_iter();
+                for job in jobs {
+                    let answer: Vec<Stored> = stored.by_ref().take(job.events.len()).collect();
+                    let _ = job.reply.send(Ok(answer));
+                }
+            }
+            Err(err) if jobs.len() > 1 && !err.is_transient() => {
+                // Something in one caller's events, not the database: give
+                // each caller a transaction of its own, so one bad event
+                // does not keep failing the others it was batched with.
+                tracing::warn!(error = %err, jobs = jobs.len(), "a batch failed; retrying its events apart");
+                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                for job in jobs {
+                    let events: Vec<&TypedEvent> = job.events.iter().collect();
+                    let result = write_with_retries(&db, &events).await;
+                    match &result {
+                        Ok(stored) => counters.committed(stored),
+                        Err(_) => {
+                            counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    let _ = job.reply.send(result.map_err(Arc::new));
+                }
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, events = events.len(), "a batch of events failed");
+                counters.failed_batches.fetch_add(1, Ordering::Relaxed);
+                let err = Arc::new(err);
+                for job in jobs {
+                    let _ = job.reply.send(Err(Arc::clone(&err)));
+                }
+            }
+        }
+    }
+}
+
+impl Counters {
+    fn committed(&self, stored: &[Stored]) {
+        let new = stored.iter().filter(|s| **s == Stored::New).count() as u64;
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.events
+            .fetch_add(stored.len() as u64, Ordering::Relaxed);
+        self.new.fetch_add(new, Ordering::Relaxed);
+        self.duplicates
+            .fetch_add(stored.len() as u64 - new, Ordering::Relaxed);
+        self.largest_batch
+            .fetch_max(stored.len() as u64, Ordering::Relaxed);
+    }
+}
+
+/// [`write_batch`], tried again after a deadlock or a busy database.
+async fn write_with_retries(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Stored>, SinkError> {
+    let mut attempt = 1;
+    loop {
+        match write_batch(db, events).await {
+            Err(err) if attempt < ATTEMPTS && err.is_transient() => {
+                tracing::debug!(attempt, error = %err, "retrying a batch of events");
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Writes one batch in one transaction; the answer per event, in order.
+async fn write_batch(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Stored>, SinkError> {
+    // The first of each id is a candidate; later ones are duplicates.
+    let mut seen = HashSet::new();
+    let first: Vec<bool> = events.iter().map(|e| seen.insert(e.event_id())).collect();
+    let mut candidates: Vec<&TypedEvent> = events
+        .iter()
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|(e, _)| *e)
+        .collect();
+    // One lock order for every writer: no deadlock between replicas.
+    candidates.sort_by(|a, b| a.event_id().cmp(b.event_id()));
+
+    let mut tx = db
+        .pool
+        .begin_with(db.backend.begin_write())
+        .await
+        .map_err(|e| db.error("starting a transaction", e))?;
+    let rows = candidates.iter().map(|e| event_args(e)).collect();
+    let inserted: HashSet<String> = insert_many(
+        &mut tx,
+        "INSERT INTO events (event_id, event_type, object_id, object_type, group_id, \
+         from_user_id, received_at, payload, due_at)",
+        9,
+        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        rows,
+    )
+    .await
+    .map_err(|e| db.error("inserting events", e))?
+    .into_iter()
+    .collect();
+
+    // Normalise the new ones, in arrival order.
+    let mut normalised = Rows::default();
+    for (event, first) in events.iter().zip(&first) {
+        if *first && inserted.contains(event.event_id()) {
+            normalise::event_rows(event, &mut normalised);
+        }
+    }
+    write::apply(&mut tx, normalised)
+        .await
+        .map_err(|e| db.error("normalising events", e))?;
+    tx.commit()
+        .await
+        .map_err(|e| db.error("committing events", e))?;
+
+    Ok(events
+        .iter()
+        .zip(first)
+        .map(|(event, first)| {
+            if first && inserted.contains(event.event_id()) {
+                Stored::New
+            } else {
+                Stored::Duplicate
+            }
+        })
+        .collect())
+}
+
+fn event_args(incoming: &TypedEvent) -> Vec<Arg> {
+    let event = &incoming.event;
+    let received = millis(incoming.received_at);
+    let payload = match std::str::from_utf8(&incoming.body) {
+        Ok(text) => text.to_owned(),
+        // Decoded events are JSON, hence UTF-8; a hand-made one may not be.
+        Err(_) => String::from_utf8_lossy(&incoming.body).into_owned(),
+    };
+    vec![
+        incoming.event_id().into(),
+        event.event_type().to_string().into(),
+        event.object_id.as_ref().map(|o| o.to_string()).into(),
+        event.object_type.as_ref().map(|o| o.to_string()).into(),
+        normalise::event_group(event).into(),
+        event.from_user_id.as_ref().map(|u| u.to_string()).into(),
+        received.into(),
+        payload.into(),
+        received.into(),
+    ]
+}

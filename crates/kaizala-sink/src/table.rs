@@ -1,0 +1,163 @@
+//! The tables and views the sink keeps ([`Table`]), by name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::SinkError;
+
+/// A table or view of the sink's schema (`docs/schema.md`). Parse one from
+/// its name (`"responses".parse::<Table>()`); only these can be exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Table {
+    /// `events`: every event received, once per `eventId`.
+    Events,
+    /// `quarantine`: authenticated bodies that were not events.
+    Quarantine,
+    /// `groups`.
+    Groups,
+    /// `members`: current members and subscribers per group.
+    Members,
+    /// `member_changes`: every MemberAdded/MemberRemoved event.
+    MemberChanges,
+    /// `messages`: text messages.
+    Messages,
+    /// `attachments`: pictures and files, one row per file.
+    Attachments,
+    /// `actions`: surveys, jobs, polls, Let's Meets, announcements, custom
+    /// actions.
+    Actions,
+    /// `responses`: one row per response.
+    Responses,
+    /// `answers`: one row per question per response.
+    Answers,
+    /// `reactions`: like and comment counts per action.
+    Reactions,
+    /// `sync_state`: pull cursors.
+    SyncState,
+    /// `responses_per_day` (view).
+    ResponsesPerDay,
+    /// `answer_distribution` (view).
+    AnswerDistribution,
+}
+
+impl Table {
+    /// Every table and view, in schema order.
+    pub const ALL: [Table; 14] = [
+        Table::Events,
+        Table::Quarantine,
+        Table::Groups,
+        Table::Members,
+        Table::MemberChanges,
+        Table::Messages,
+        Table::Attachments,
+        Table::Actions,
+        Table::Responses,
+        Table::Answers,
+        Table::Reactions,
+        Table::SyncState,
+        Table::ResponsesPerDay,
+        Table::AnswerDistribution,
+    ];
+
+    /// Its SQL name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Events => "events",
+            Table::Quarantine => "quarantine",
+            Table::Groups => "groups",
+            Table::Members => "members",
+            Table::MemberChanges => "member_changes",
+            Table::Messages => "messages",
+            Table::Attachments => "attachments",
+            Table::Actions => "actions",
+            Table::Responses => "responses",
+            Table::Answers => "answers",
+            Table::Reactions => "reactions",
+            Table::SyncState => "sync_state",
+            Table::ResponsesPerDay => "responses_per_day",
+            Table::AnswerDistribution => "answer_distribution",
+        }
+    }
+
+    /// Whether it is a view (computed from the tables).
+    pub fn is_view(self) -> bool {
+        matches!(self, Table::ResponsesPerDay | Table::AnswerDistribution)
+    }
+
+    /// The order rows are exported in (a key, so exports are stable).
+    pub(crate) fn order_by(self) -> &'static str {
+        match self {
+            Table::Events | Table::Quarantine => "id",
+            Table::Groups => "group_id",
+            Table::Members => "group_id, member_id",
+            Table::MemberChanges => "changed_at, event_id",
+            Table::Messages => "sent_at, event_id",
+            Table::Attachments => "sent_at, event_id, item_index",
+            Table::Actions => "action_id",
+            Table::Responses => "responded_at, response_id",
+            Table::Answers => "response_id, question_index",
+            Table::Reactions => "reference_id",
+            Table::SyncState => "sync_key",
+            Table::ResponsesPerDay => "action_id, day_start",
+            Table::AnswerDistribution => "action_id, question_index, option",
+        }
+    }
+
+    fn known() -> String {
+        Table::ALL
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Table {
+    type Err = SinkError;
+
+    /// Accepts the SQL name in any letter case, with `-` for `_`.
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        let wanted = name.trim().to_ascii_lowercase().replace('-', "_");
+        Table::ALL
+            .into_iter()
+            .find(|t| t.name() == wanted)
+            .ok_or_else(|| SinkError::UnknownTable {
+                name: name.to_owned(),
+                known: Table::known(),
+            })
+    }
+}
+
+impl serde::Serialize for Table {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for table in Table::ALL {
+            assert_eq!(table.name().parse::<Table>().unwrap(), table);
+        }
+        assert_eq!(
+            "Member-Changes".parse::<Table>().unwrap(),
+            Table::MemberChanges
+        );
+        let err = "users".parse::<Table>().unwrap_err().to_string();
+        assert!(
+            err.contains("users") && err.contains("answer_distribution"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,284 @@
+//! Export (CSV per RFC 4180, JSON), counts, the summary and the dashboard
+//! data — on SQLite, and on PostgreSQL when one is configured.
+
+mod support;
+
+use std::time::{Duration, SystemTime};
+
+use kaizala_sink::{Format, Table};
+use kaizala_webhook::store::{EventStore, QuarantinedBody};
+use serde_json::{Value, json};
+use support::{databases, incoming, incoming_at};
+
+async fn fill(store: &kaizala_sink::SqlEventStore) {
+    let t0 = SystemTime::UNIX_EPOCH + Duration::from_millis(1_600_000_000_000);
+    let texts = [
+        "plain",
+        "with, comma",
+        "with \"quotes\"",
+        "two\r\nlines",
+        "ünïcödé ✓",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let event = json!({"eventId": format!("m{i}"), "eventType": "TextMessageCreated",
+            "objectId": "g1", "objectType": "Group", "fromUserName": "Asha",
+            "data": {"text": text}});
+        store
+            .store(&incoming_at(&event, t0 + Duration::from_secs(i as u64)))
+            .await
+            .unwrap();
+    }
+    store
+        .store(&incoming(
+            &json!({"eventId": "s1", "eventType": "SurveyCreated",
+            "objectId": "g1", "objectType": "Group",
+            "data": {"actionId": "a1", "groupId": "g1", "title": "Store visit"}}),
+        ))
+        .await
+        .unwrap();
+    for (i, choice) in ["OK", "Low", "OK"].iter().enumerate() {
+        let event = json!({"eventId": format!("r{i}"), "eventType": "SurveyResponse",
+            "objectId": "g1", "objectType": "Group",
+            "data": {"actionId": "a1", "groupId": "g1", "responseId": format!("resp{i}"),
+                "responseDetails": {"responseWithQuestions": [
+                    {"title": "Stock", "type": "SingleOption",
+                     "options": [{"title": "Low"}, {"title": "OK"}], "answer": [choice]},
+                    {"title": "ResponseTime", "type": "DateTime", "isInvisible": true,
+                     "answer": 1_800_000_000_000_i64 + i as i64 * 86_400_000}]}}});
+        store.store(&incoming(&event)).await.unwrap();
+    }
+    store
+        .quarantine(&QuarantinedBody {
+            body: bytes::Bytes::from_static(b"\x00\xffbinary"),
+            reason_code: "not_json",
+            reason: "not JSON, at all".into(),
+            received_at: t0,
+        })
+        .await
+        .unwrap();
+}
+
+/// Splits RFC 4180 CSV into records of fields.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "records end with CRLF");
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => {
+                assert_ne!(c, '\n', "a bare LF outside quotes");
+                field.push(c);
+            }
+        }
+    }
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "the last record ends with CRLF"
+    );
+    records
+}
+
+#[tokio::test]
+async fn csv_and_json_exports() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        fill(&sink.event_store()).await;
+
+        let mut csv = Vec::new();
+        let n = sink
+            .export(Table::Messages, Format::Csv, &mut csv)
+            .await
+            .unwrap();
+        assert_eq!(n, 5);
+        let records = parse_csv(std::str::from_utf8(&csv).unwrap());
+        assert_eq!(
+            records[0],
+            [
+                "event_id",
+                "group_id",
+                "sender_id",
+                "sender_phone",
+                "sender_name",
+                "text",
+                "sent_at"
+            ]
+        );
+        let texts: Vec<&str> = records[1..].iter().map(|r| r[5].as_str()).collect();
+        assert_eq!(
+            texts,
+            [
+                "plain",
+                "with, comma",
+                "with \"quotes\"",
+                "two\r\nlines",
+                "ünïcödé ✓"
+            ],
+            "{}",
+            db.kind
+        );
+        assert_eq!(records[1][2], "", "NULL is an empty field");
+        assert_eq!(records[1][6], "1600000000000");
+
+        let mut json_out = Vec::new();
+        sink.export(Table::Messages, Format::Json, &mut json_out)
+            .await
+            .unwrap();
+        let parsed: Value = serde_json::from_slice(&json_out).unwrap();
+        let rows = parsed.as_array().unwrap();
+        assert_eq!(rows.len(), 5);
+        assert_eq!(rows[3]["text"], "two\r\nlines");
+        assert_eq!(rows[0]["sender_id"], Value::Null);
+        assert_eq!(rows[0]["sent_at"], 1_600_000_000_000_i64);
+        let keys: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+        assert_eq!(keys.len(), 7);
+
+        // Binary bodies are base64; views export like tables.
+        let mut out = Vec::new();
+        sink.export(Table::Quarantine, Format::Json, &mut out)
+            .await
+            .unwrap();
+        let q: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(q[0]["body"], "AP9iaW5hcnk=", "{}", db.kind);
+        let mut out = Vec::new();
+        sink.export(Table::ResponsesPerDay, Format::Csv, &mut out)
+            .await
+            .unwrap();
+        let records = parse_csv(std::str::from_utf8(&out).unwrap());
+        assert_eq!(records[0], ["action_id", "day", "day_start", "responses"]);
+        assert_eq!(records.len(), 4, "{}: three days: {records:?}", db.kind);
+        assert_eq!(records[1][1], "2027-01-15");
+
+        // Every table and view exports, empty ones included.
+        for table in Table::ALL {
+            let mut out = Vec::new();
+            sink.export(table, Format::Json, &mut out).await.unwrap();
+            let value: Value = serde_json::from_slice(&out)
+                .unwrap_or_else(|e| panic!("{}: {table}: {e}", db.kind));
+            assert!(value.is_array());
+            let mut out = Vec::new();
+            sink.export(table, Format::Csv, &mut out).await.unwrap();
+            assert!(!parse_csv(std::str::from_utf8(&out).unwrap()).is_empty());
+        }
+        assert!("users".parse::<Table>().is_err());
+        assert_eq!("csv".parse::<Format>(), Ok(Format::Csv));
+    }
+}
+
+#[tokio::test]
+async fn counts_summary_and_dashboard() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        fill(&sink.event_store()).await;
+
+        let counts = sink.counts().await.unwrap();
+        assert_eq!(counts.get(Table::Events), 9, "{}", db.kind);
+        assert_eq!(counts.get(Table::Messages), 5);
+        assert_eq!(counts.get(Table::Responses), 3);
+        assert_eq!(counts.get(Table::Answers), 6);
+        assert_eq!(counts.get(Table::Quarantine), 1);
+        assert_eq!(
+            counts.get(Table::ResponsesPerDay),
+            0,
+            "views are not counted"
+        );
+
+        let summary = sink.summary().await.unwrap();
+        assert_eq!(summary.events, 9);
+        assert_eq!(summary.responses, 3);
+        assert_eq!(summary.quarantined, 1);
+        assert_eq!(summary.events_by_type[0].event_type, "TextMessageCreated");
+        assert_eq!(summary.events_by_type[0].count, 5);
+        assert_eq!(summary.questions.len(), 1);
+        let q = &summary.questions[0];
+        assert_eq!(q.action_title.as_deref(), Some("Store visit"));
+        assert_eq!(q.question_title.as_deref(), Some("Stock"));
+        let options: Vec<(&str, u64)> = q
+            .options
+            .iter()
+            .map(|o| (o.option.as_str(), o.count))
+            .collect();
+        assert_eq!(options, [("OK", 2), ("Low", 1)], "{}", db.kind);
+        let text = summary.to_string();
+        assert!(
+            text.contains("9 events") && text.contains("66.7%"),
+            "{text}"
+        );
+
+        let dashboard = sink.dashboard().await.unwrap();
+        let json = serde_json::to_value(&dashboard).unwrap();
+        assert_eq!(json["counts"]["messages"], 5);
+        assert_eq!(dashboard.latest_messages.len(), 5);
+        assert_eq!(
+            dashboard.latest_messages[0].text.as_deref(),
+            Some("ünïcödé ✓"),
+            "newest first"
+        );
+        assert_eq!(dashboard.responses_over_time.len(), 3);
+        assert_eq!(
+            dashboard.responses_over_time[0].title.as_deref(),
+            Some("Store visit")
+        );
+        assert_eq!(dashboard.answer_distribution.len(), 1);
+        let hourly: u64 = dashboard.events_per_hour.iter().map(|h| h.count).sum();
+        // The week before the newest event: the messages of 2020 are older.
+        assert_eq!(hourly, 4, "{}: {:?}", db.kind, dashboard.events_per_hour);
+        assert!(
+            dashboard
+                .events_per_hour
+                .iter()
+                .all(|h| h.hour_start % 3_600_000 == 0)
+        );
+    }
+}
+
+/// The example queries of `docs/schema.md` run on the backend they are
+/// written for (blocks split by `-- SQLite` / `-- PostgreSQL` markers).
+#[tokio::test]
+async fn the_documented_queries_run() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/schema.md"))
+        .unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```sql\n")
+        .skip(1)
+        .map(|rest| rest.split("```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 8, "{} blocks", blocks.len());
+    for db in databases().await {
+        let sink = db.connect().await;
+        fill(&sink.event_store()).await;
+        for block in &blocks {
+            let sql = match (block.find("-- SQLite"), block.find("-- PostgreSQL")) {
+                (Some(s), Some(p)) if db.kind == "sqlite" => &block[s..p],
+                (Some(_), Some(p)) => &block[p..],
+                _ => block,
+            };
+            for statement in sql.split(';').filter(|s| {
+                s.lines()
+                    .any(|l| !l.trim().is_empty() && !l.trim().starts_with("--"))
+            }) {
+                // Counted, not decoded: PostgreSQL's NUMERIC results are fine
+                // in psql but not for sqlx's Any driver.
+                let counted = format!("SELECT COUNT(*) FROM ({}) AS q", statement.trim());
+                sqlx::query(&counted)
+                    .fetch_all(sink.pool())
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: {statement}: {e}", db.kind));
+            }
+        }
+    }
+}
