@@ -23,6 +23,9 @@
 //!
 //! `cargo bench -p kaizala-cli --bench ingest`
 
+/// The baseline, shared with kaizala-sink's `ingest` bench.
+#[path = "../../kaizala-sink/benches/support/bare_insert.rs"]
+mod bare_insert;
 #[allow(dead_code)] // the scale-out test's generator: part of it is for the test
 #[path = "../tests/ingest_support/events.rs"]
 mod events;
@@ -34,16 +37,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use bare_insert::{Received, create_postgres, drop_postgres};
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use events::{Kind, SampleEvent, sample_event};
+use events::{SampleEvent, sample_event};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kaizala_sink::Sink;
-use serde_json::Value;
-use sqlx::{Connection, Row};
+use sqlx::Row;
 
 /// Events per measured iteration.
 const EVENTS: usize = 2048;
@@ -63,8 +66,6 @@ fn in_flight() -> usize {
 }
 /// Events per transaction of the bare insert (the store's largest batch).
 const BATCH: usize = 256;
-/// Rows per `INSERT` statement of the bare insert.
-const ROWS_PER_STATEMENT: usize = 64;
 /// The callback token and path the receiver is started with.
 const TOKEN: &str = "bench-callback-token-5d0b";
 const PATH: &str = "/kaizala";
@@ -203,157 +204,6 @@ async fn through_ingest(
     started.elapsed()
 }
 
-/// A value to bind.
-#[derive(Clone)]
-enum V {
-    T(Option<String>),
-    I(Option<i64>),
-    F(Option<f64>),
-}
-
-/// Some text.
-fn t(s: impl Into<String>) -> V {
-    V::T(Some(s.into()))
-}
-
-/// A JSON string as text (NULL for anything else).
-fn text(v: &Value) -> V {
-    V::T(v.as_str().map(str::to_owned))
-}
-
-/// A table's `INSERT INTO` head and its rows.
-type TableRows = (&'static str, Vec<Vec<V>>);
-
-/// The rows `SqlEventStore` writes for these events, by table (the values
-/// of the sink's normalisation for this mix of events).
-fn rows_of(events: &[SampleEvent], at: i64) -> Vec<TableRows> {
-    let (mut ev, mut resp, mut ans, mut msg, mut chg, mut mem) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for e in events {
-        let json = e.json();
-        let d = &json["data"];
-        ev.push(vec![
-            t(&e.id),
-            t(e.kind.event_type()),
-            t(events::GROUP),
-            t("Group"),
-            t(events::GROUP),
-            text(&json["fromUserId"]),
-            V::I(Some(at)),
-            t(std::str::from_utf8(&e.body).unwrap()),
-            V::I(Some(at)),
-        ]);
-        match e.kind {
-            Kind::SurveyResponse => {
-                let questions = d["responseDetails"]["responseWithQuestions"]
-                    .as_array()
-                    .unwrap();
-                resp.push(vec![
-                    text(&d["responseId"]),
-                    t(events::SURVEY),
-                    t(events::GROUP),
-                    V::T(None),
-                    text(&d["responderId"]),
-                    text(&d["responder"]),
-                    text(&d["responderName"]),
-                    V::I(Some(0)),
-                    V::I(None),
-                    V::I(Some(0)),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                    t("0123456789abcdef"),
-                    t(d["responseDetails"].to_string()),
-                ]);
-                for (i, q) in questions.iter().enumerate() {
-                    let (tv, nv, jv) = match &q["answer"] {
-                        Value::String(s) => (V::T(Some(s.clone())), V::F(None), V::T(None)),
-                        Value::Number(n) => (V::T(None), V::F(n.as_f64()), V::T(None)),
-                        other => (V::T(None), V::F(None), V::T(Some(other.to_string()))),
-                    };
-                    ans.push(vec![
-                        text(&d["responseId"]),
-                        V::I(Some(i as i64)),
-                        t(events::SURVEY),
-                        text(&q["title"]),
-                        text(&q["type"]),
-                        V::I(Some(i64::from(q["isInvisible"] == true))),
-                        tv,
-                        nv,
-                        jv,
-                    ]);
-                }
-            }
-            Kind::TextMessageCreated => msg.push(vec![
-                t(&e.id),
-                t(events::GROUP),
-                t("u1"),
-                V::T(None),
-                t("Asha Rao"),
-                text(&d["text"]),
-                V::I(Some(at)),
-            ]),
-            Kind::MemberAdded => {
-                chg.push(vec![
-                    t(&e.id),
-                    t(events::GROUP),
-                    text(&d["memberId"]),
-                    text(&d["member"]),
-                    text(&d["memberName"]),
-                    t("Member"),
-                    t("added"),
-                    t("u1"),
-                    V::T(None),
-                    V::I(Some(at)),
-                ]);
-                mem.push(vec![
-                    t(events::GROUP),
-                    text(&d["memberId"]),
-                    text(&d["member"]),
-                    text(&d["memberName"]),
-                    t("Member"),
-                    V::I(None),
-                    V::T(None),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                ]);
-            }
-        }
-    }
-    vec![
-        (
-            "events (event_id, event_type, object_id, object_type, group_id, from_user_id, \
-             received_at, payload, due_at)",
-            ev,
-        ),
-        (
-            "responses (response_id, action_id, group_id, package_id, responder_id, \
-             responder_phone, responder_name, is_anonymous, is_completed, is_update, \
-             responded_at, version_at, first_seen_at, fingerprint, details)",
-            resp,
-        ),
-        (
-            "answers (response_id, question_index, action_id, title, question_type, \
-             is_invisible, text_value, number_value, json_value)",
-            ans,
-        ),
-        (
-            "messages (event_id, group_id, sender_id, sender_phone, sender_name, text, sent_at)",
-            msg,
-        ),
-        (
-            "member_changes (event_id, group_id, member_id, phone, name, role, change_type, \
-             by_user_id, by_user_name, changed_at)",
-            chg,
-        ),
-        (
-            "members (group_id, member_id, phone, name, role, is_provisioned, profile_pic, \
-             joined_at, updated_at)",
-            mem,
-        ),
-    ]
-}
-
 /// The same rows inserted directly, `BATCH` events per transaction; the
 /// time it took. The rows are built before the clock starts: the baseline
 /// is the database's work alone.
@@ -362,73 +212,17 @@ async fn bare_insert(sink: &Sink, events: Vec<SampleEvent>, sqlite: bool) -> Dur
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let batches: Vec<Vec<TableRows>> = events.chunks(BATCH).map(|b| rows_of(b, at)).collect();
-    let started = Instant::now();
-    for batch in batches {
-        let mut conn = sink.pool().acquire().await.unwrap();
-        // SQLite: take the write lock at once, as the store does.
-        let mut tx = conn
-            .begin_with(if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" })
-            .await
-            .unwrap();
-        for (table, rows) in batch {
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let cols = chunk[0].len();
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let ps: Vec<String> = (0..cols)
-                            .map(|c| format!("${}", r * cols + c + 1))
-                            .collect();
-                        format!("({})", ps.join(","))
-                    })
-                    .collect();
-                let sql = format!("INSERT INTO {table} VALUES {}", values.join(","));
-                let mut q = sqlx::query(&sql);
-                for v in chunk.iter().flatten() {
-                    q = match v.clone() {
-                        V::T(s) => q.bind(s),
-                        V::I(i) => q.bind(i),
-                        V::F(Some(f)) => q.bind(f),
-                        // sqlx 0.8.6's Any driver swaps the types of
-                        // NULL f32 and f64 (see kaizala-sink's write.rs):
-                        // this binds a NULL DOUBLE PRECISION.
-                        V::F(None) => q.bind(None::<f32>),
-                    };
-                }
-                q.execute(&mut *tx).await.unwrap();
-            }
-        }
-        tx.commit().await.unwrap();
-    }
-    started.elapsed()
-}
-
-/// A fresh database on the server `admin` names: its URL and name.
-async fn create_postgres(admin: &str) -> (String, String) {
-    sqlx::any::install_default_drivers();
-    let name = format!("kzcli_bench_{}", std::process::id());
-    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let start = admin.find("://").unwrap() + 3;
-    let end = admin[start..].find('/').map_or(admin.len(), |i| start + i);
-    let query = admin.find('?').map_or("", |q| &admin[q..]);
-    (format!("{}/{name}{query}", &admin[..end]), name)
-}
-
-/// Drops the run's database.
-async fn drop_postgres(admin: &str, name: &str) {
-    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let batches = events
+        .chunks(BATCH)
+        .map(|batch| {
+            let received: Vec<Received<'_>> = batch
+                .iter()
+                .map(|e| Received { body: &e.body, at })
+                .collect();
+            bare_insert::rows_of(&received)
+        })
+        .collect();
+    bare_insert::insert(sink.pool(), batches, sqlite).await
 }
 
 /// Both entries of one backend's group, on the database at `url`, then
@@ -533,7 +327,7 @@ fn ingest(c: &mut Criterion) {
 
     match std::env::var("KAIZALA_TEST_POSTGRES_URL") {
         Ok(admin) if !admin.trim().is_empty() => {
-            let (url, name) = runtime.block_on(create_postgres(&admin));
+            let (url, name) = runtime.block_on(create_postgres(&admin, "kzcli_bench"));
             bench_backend(c, &runtime, "postgres", &url, dir.path());
             runtime.block_on(drop_postgres(&admin, &name));
         }
