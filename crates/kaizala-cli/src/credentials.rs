@@ -17,11 +17,13 @@ pub struct ConnectionArgs {
     /// `kaizala emulator --credentials-out`. Without it, the environment
     /// variables KAIZALA_APPLICATION_ID, KAIZALA_APPLICATION_SECRET,
     /// KAIZALA_REFRESH_TOKEN and KAIZALA_BASE_URL are used.
-    #[arg(long, env = "KAIZALA_PROFILE", value_name = "FILE")]
+    // Global: `kaizala webhook create --profile F` reads as naturally as
+    // `kaizala webhook --profile F create`.
+    #[arg(long, env = "KAIZALA_PROFILE", value_name = "FILE", global = true)]
     pub profile: Option<PathBuf>,
     /// Keep tokens in this file, so a refresh token the platform rotates
     /// (from day 328 of its life) is not lost.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", global = true)]
     pub token_store: Option<PathBuf>,
 }
 

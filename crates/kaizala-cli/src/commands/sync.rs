@@ -42,15 +42,24 @@ pub async fn run(args: SyncArgs) -> CliResult {
     let report = report?;
     sink.close().await;
     println!(
-        "{} groups, {} members, {} subscribers, {} actions ({} read in full), responses: {} new, {} updated, {} unchanged",
+        "{} groups, {} members ({} gone), {} subscribers, {} actions ({} read in full, {} closed and skipped), \
+         responses: {} new, {} updated, {} unchanged; {} reaction summaries",
         report.groups,
         report.members,
+        report.members_removed,
         report.subscribers,
         report.actions,
         report.action_details,
+        report.actions_skipped,
         report.responses_new,
         report.responses_updated,
-        report.responses_unchanged
+        report.responses_unchanged,
+        report.reactions
     );
+    // What the connector may not read is not a failure of the sync, but
+    // the user should know what is missing.
+    for skipped in &report.skipped {
+        eprintln!("skipped: {skipped}");
+    }
     Ok(())
 }
