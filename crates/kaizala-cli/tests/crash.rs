@@ -27,7 +27,6 @@ use ingest_support::{
     Ingest, Summary, TestDb, free_port, http_client, postgres_url, scalar, simulate, strings,
 };
 use kaizala_client::Client;
-use kaizala_core::session::Credentials;
 use kaizala_emulator::model::DeliveryOutcome;
 use kaizala_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use kaizala_types::actions::{QuestionSpec, QuestionType, SurveyBody};
@@ -222,11 +221,7 @@ async fn crash_and_recover(db: TestDb) {
     let seeded = emulator.credentials().unwrap();
     let group = seeded.group_id.clone();
     let client = Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id,
-            seeded.application_secret,
-            seeded.refresh_token,
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap();

@@ -95,11 +95,7 @@ async fn start(config: EmulatorConfig) -> RunningEmulator {
 /// A client builder for the seeded connector.
 fn builder(seeded: &SeededCredentials) -> ClientBuilder {
     Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id.clone(),
-            seeded.application_secret.clone(),
-            seeded.refresh_token.clone(),
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
 }
 

@@ -86,11 +86,7 @@ fn bench(c: &mut Criterion) {
         .unwrap();
         let seeded = emulator.credentials().unwrap();
         let client = kaizala_client::Client::builder()
-            .credentials(kaizala_core::session::Credentials::new(
-                seeded.application_id,
-                seeded.application_secret,
-                seeded.refresh_token,
-            ))
+            .credentials(seeded.to_credentials())
             .base_url(&seeded.base_url)
             .build()
             .unwrap();

@@ -216,6 +216,36 @@ impl RunningEmulator {
         self.shared.store.read(f)
     }
 
+    /// Runs a simulation in-process, as `POST /admin/simulate/{what}` with
+    /// `body` would (`messages`, `attachments`, `responses`, `reactions`,
+    /// `members`; see `docs/emulator.md`); the summary it answers, with
+    /// the events it produced by type.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use kaizala_emulator::{Emulator, EmulatorConfig};
+    ///
+    /// let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    /// let group = emulator.credentials().unwrap().group_id;
+    /// let summary = emulator
+    ///     .simulate("messages", &serde_json::json!({"groupId": group, "count": 3}))
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(summary["events"]["TextMessageCreated"], 3);
+    /// emulator.shutdown().await;
+    /// # });
+    /// ```
+    pub async fn simulate(
+        &self,
+        what: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, http::ApiError> {
+        let body = bytes::Bytes::from(body.to_string());
+        let reply =
+            simulation::handle(&self.shared, &::http::Method::POST, &[what], &[], &body).await?;
+        Ok(serde_json::from_slice(&reply.body).expect("simulations answer JSON"))
+    }
+
     /// Internals, for the admin and simulation APIs used in-process.
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared

@@ -57,6 +57,18 @@ pub struct SeededCredentials {
     pub public_group_id: String,
 }
 
+impl SeededCredentials {
+    /// The connector's credentials, for a client (`base_url` is given to
+    /// the client apart).
+    pub fn to_credentials(&self) -> kaizala_core::session::Credentials {
+        kaizala_core::session::Credentials::new(
+            self.application_id.clone(),
+            self.application_secret.clone(),
+            self.refresh_token.clone(),
+        )
+    }
+}
+
 impl std::fmt::Debug for SeededCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SeededCredentials")

@@ -10,11 +10,7 @@ async fn a_client_gets_a_token_and_the_tenant_endpoint() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let seeded = emulator.credentials().unwrap();
     let client = Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id.clone(),
-            seeded.application_secret.clone(),
-            seeded.refresh_token.clone(),
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap();
@@ -48,11 +44,7 @@ async fn debug_output_shows_no_secret() {
     let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
     let seeded = emulator.credentials().unwrap();
     let client = Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id.clone(),
-            seeded.application_secret.clone(),
-            seeded.refresh_token.clone(),
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap();

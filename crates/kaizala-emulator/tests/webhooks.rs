@@ -8,7 +8,6 @@ mod support;
 use std::time::Duration;
 
 use kaizala_client::Client;
-use kaizala_core::session::Credentials;
 use kaizala_emulator::events::Happening;
 use kaizala_emulator::model::DeliveryOutcome;
 use kaizala_emulator::{Emulator, EmulatorConfig, RunningEmulator};
@@ -19,11 +18,7 @@ use support::receiver::{Receiver, Script};
 fn client(emulator: &RunningEmulator) -> Client {
     let seeded = emulator.credentials().unwrap();
     Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id,
-            seeded.application_secret,
-            seeded.refresh_token,
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap()

@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::Serialize;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::db::{Db, now_millis};
 use crate::error::SinkError;
@@ -166,6 +167,24 @@ fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// Runs `sql` and reads each row with `read`; `doing` names the work in
+/// errors.
+async fn read_rows<T>(
+    db: &Db,
+    doing: &'static str,
+    sql: &str,
+    read: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+) -> Result<Vec<T>, SinkError> {
+    query(sql, vec![])
+        .fetch_all(&db.pool)
+        .await
+        .map_err(|e| db.error(doing, e))?
+        .iter()
+        .map(read)
+        .collect::<Result<_, _>>()
+        .map_err(|e| db.error(doing, e))
+}
+
 pub(crate) async fn counts(db: &Db) -> Result<Counts, SinkError> {
     let tables: Vec<Table> = Table::ALL.into_iter().filter(|t| !t.is_view()).collect();
     let sql = tables
@@ -173,54 +192,41 @@ pub(crate) async fn counts(db: &Db) -> Result<Counts, SinkError> {
         .map(|t| format!("SELECT '{t}', COUNT(*) FROM {t}"))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let rows = query(&sql, vec![])
-        .fetch_all(&db.pool)
-        .await
-        .map_err(|e| db.error("counting rows", e))?;
-    let mut counts = BTreeMap::new();
-    for row in rows {
-        let name: String = row.try_get(0).map_err(|e| db.error("counting rows", e))?;
-        let n: i64 = row.try_get(1).map_err(|e| db.error("counting rows", e))?;
-        if let Ok(table) = name.parse::<Table>() {
-            counts.insert(table, count(n));
-        }
-    }
-    Ok(Counts(counts))
+    let rows = read_rows(db, "counting rows", &sql, |row| {
+        Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?))
+    })
+    .await?;
+    Ok(Counts(
+        rows.into_iter()
+            .filter_map(|(name, n)| Some((name.parse::<Table>().ok()?, count(n))))
+            .collect(),
+    ))
 }
 
 async fn events_by_type(db: &Db) -> Result<Vec<TypeCount>, SinkError> {
-    let rows = query(
+    read_rows(
+        db,
+        "counting events by type",
         "SELECT event_type, COUNT(*) AS n FROM events GROUP BY event_type \
          ORDER BY n DESC, event_type",
-        vec![],
-    )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(|e| db.error("counting events by type", e))?;
-    rows.iter()
-        .map(|row| {
+        |row| {
             Ok(TypeCount {
                 event_type: row.try_get(0)?,
                 count: count(row.try_get(1)?),
             })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(|e| db.error("counting events by type", e))
+        },
+    )
+    .await
 }
 
 async fn distribution(db: &Db) -> Result<Vec<QuestionDistribution>, SinkError> {
-    let rows = query(
+    let rows = read_rows(
+        db,
+        "reading the answer distribution",
         "SELECT d.action_id, a.title, d.question_index, d.question_title, d.option, d.count \
          FROM answer_distribution d LEFT JOIN actions a ON a.action_id = d.action_id \
          ORDER BY d.action_id, d.question_index, d.count DESC, d.option",
-        vec![],
-    )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(|e| db.error("reading the answer distribution", e))?;
-    let mut out: Vec<QuestionDistribution> = Vec::new();
-    for row in rows {
-        let read = || -> Result<_, sqlx::Error> {
+        |row| {
             Ok((
                 row.try_get::<String, _>(0)?,
                 row.try_get::<Option<String>, _>(1)?,
@@ -229,9 +235,11 @@ async fn distribution(db: &Db) -> Result<Vec<QuestionDistribution>, SinkError> {
                 row.try_get::<Option<String>, _>(4)?,
                 row.try_get::<i64, _>(5)?,
             ))
-        };
-        let (action_id, action_title, question_index, question_title, option, n) =
-            read().map_err(|e| db.error("reading the answer distribution", e))?;
+        },
+    )
+    .await?;
+    let mut out: Vec<QuestionDistribution> = Vec::new();
+    for (action_id, action_title, question_index, question_title, option, n) in rows {
         let option = OptionCount {
             option: option.unwrap_or_default(),
             count: count(n),
@@ -265,67 +273,55 @@ pub(crate) async fn summary(db: &Db) -> Result<Summary, SinkError> {
 }
 
 pub(crate) async fn dashboard(db: &Db) -> Result<Dashboard, SinkError> {
-    let err = |e| db.error("reading the dashboard", e);
-    let hourly = query(
+    const DOING: &str = "reading the dashboard";
+    let hourly = read_rows(
+        db,
+        DOING,
         "SELECT (received_at / 3600000) * 3600000 AS hour_start, event_type, COUNT(*) \
          FROM events \
          WHERE received_at >= (SELECT MAX(received_at) FROM events) - 604800000 \
          GROUP BY hour_start, event_type ORDER BY hour_start, event_type",
-        vec![],
+        |row| {
+            Ok(HourlyEvents {
+                hour_start: row.try_get(0)?,
+                event_type: row.try_get(1)?,
+                count: count(row.try_get(2)?),
+            })
+        },
     )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(err)?
-    .iter()
-    .map(|row| {
-        Ok(HourlyEvents {
-            hour_start: row.try_get(0)?,
-            event_type: row.try_get(1)?,
-            count: count(row.try_get(2)?),
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()
-    .map_err(err)?;
-    let daily = query(
+    .await?;
+    let daily = read_rows(
+        db,
+        DOING,
         "SELECT r.action_id, a.title, r.day, r.day_start, r.responses \
          FROM responses_per_day r LEFT JOIN actions a ON a.action_id = r.action_id \
          WHERE r.action_id IS NOT NULL ORDER BY r.day_start, r.action_id",
-        vec![],
+        |row| {
+            Ok(DailyResponses {
+                action_id: row.try_get(0)?,
+                title: row.try_get(1)?,
+                day: row.try_get(2)?,
+                day_start: row.try_get(3)?,
+                responses: count(row.try_get(4)?),
+            })
+        },
     )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(err)?
-    .iter()
-    .map(|row| {
-        Ok(DailyResponses {
-            action_id: row.try_get(0)?,
-            title: row.try_get(1)?,
-            day: row.try_get(2)?,
-            day_start: row.try_get(3)?,
-            responses: count(row.try_get(4)?),
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()
-    .map_err(err)?;
-    let messages = query(
+    .await?;
+    let messages = read_rows(
+        db,
+        DOING,
         "SELECT group_id, sender_name, text, sent_at FROM messages \
          ORDER BY sent_at DESC, event_id DESC LIMIT 20",
-        vec![],
+        |row| {
+            Ok(LatestMessage {
+                group_id: row.try_get(0)?,
+                sender_name: row.try_get(1)?,
+                text: row.try_get(2)?,
+                sent_at: row.try_get(3)?,
+            })
+        },
     )
-    .fetch_all(&db.pool)
-    .await
-    .map_err(err)?
-    .iter()
-    .map(|row| {
-        Ok(LatestMessage {
-            group_id: row.try_get(0)?,
-            sender_name: row.try_get(1)?,
-            text: row.try_get(2)?,
-            sent_at: row.try_get(3)?,
-        })
-    })
-    .collect::<Result<Vec<_>, sqlx::Error>>()
-    .map_err(err)?;
+    .await?;
     Ok(Dashboard {
         generated_at: now_millis(),
         counts: counts(db).await?,

@@ -26,12 +26,7 @@ impl TypedEvent {
                 body: incoming.body.clone(),
                 received_at: incoming.received_at,
             }),
-            Err(err) => Err(QuarantinedBody {
-                body: incoming.body.clone(),
-                reason_code: "not_an_event",
-                reason: format!("not a typed webhook event: {err}"),
-                received_at: incoming.received_at,
-            }),
+            Err(err) => Err(incoming.quarantined(&err)),
         }
     }
 

@@ -72,13 +72,7 @@ impl EventStore for EchoStore {
         let typed = match event.decode() {
             Ok(typed) => typed,
             Err(err) => {
-                let body = QuarantinedBody {
-                    body: event.body.clone(),
-                    reason_code: "not_an_event",
-                    reason: format!("not a typed webhook event: {err}"),
-                    received_at: event.received_at,
-                };
-                self.quarantine(&body).await?;
+                self.quarantine(&event.quarantined(&err)).await?;
                 return Ok(Stored::Quarantined);
             }
         };

@@ -9,12 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use kaizala_client::Client;
-use kaizala_core::session::Credentials;
 use kaizala_emulator::model::{DeliveryAttempt, DeliveryOutcome};
 use kaizala_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use kaizala_types::actions::{
@@ -36,11 +31,7 @@ fn client(emulator: &RunningEmulator) -> Client {
         .credentials()
         .expect("the demo seed has a connector");
     Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id,
-            seeded.application_secret,
-            seeded.refresh_token,
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap()
@@ -74,22 +65,12 @@ async fn subscribe(client: &Client, group: &str, receiver: &Receiver<MemoryEvent
     created.webhook_id.into_string()
 }
 
-/// `POST /admin/simulate/{what}` over HTTP; the summary it answers.
+/// Runs a simulation (as `POST /admin/simulate/{what}`); its summary.
 async fn simulate(emulator: &RunningEmulator, what: &str, body: Value) -> Value {
-    let http = HttpClient::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let request = http::Request::post(format!("{}/admin/simulate/{what}", emulator.base_url()))
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .unwrap();
-    let response = http.request(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    assert!(
-        status.is_success(),
-        "simulate/{what}: {status} {}",
-        String::from_utf8_lossy(&body)
-    );
-    serde_json::from_slice(&body).unwrap()
+    emulator
+        .simulate(what, &body)
+        .await
+        .unwrap_or_else(|err| panic!("simulate/{what}: {err}"))
 }
 
 /// The events a simulation summary says it produced, per type.

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kaizala::core::ErrorKind;
-use kaizala::core::session::Credentials;
 use kaizala::registration::{Subscription, WebhookChanges, WebhookRegistration};
 use kaizala::types::event::{EventType, ObjectType};
 use kaizala::webhook::store::{IncomingEvent, QuarantinedBody, StoreError, Stored};
@@ -30,11 +29,7 @@ fn client(emulator: &RunningEmulator) -> Client {
         .credentials()
         .expect("the demo seed has a connector");
     Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id,
-            seeded.application_secret,
-            seeded.refresh_token,
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()
         .unwrap()

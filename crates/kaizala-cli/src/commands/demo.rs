@@ -6,14 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use clap::Args;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use kaizala::registration::{Subscription, WebhookRegistration};
 use kaizala_client::Client;
-use kaizala_core::session::Credentials;
 use kaizala_emulator::{Emulator, EmulatorConfig, RunningEmulator};
 use kaizala_sink::{Sink, Table};
 use kaizala_types::actions::{QuestionSpec, QuestionType, SurveyBody};
@@ -153,7 +148,6 @@ pub async fn run(args: DemoArgs) -> CliResult {
     );
 
     // Simulated people answer, talk, come and go.
-    let admin = Admin::new(&emulator);
     let mut expected: u64 = 1; // SurveyCreated
     let steps = [
         // Leavers are picked among the members before the call: join first.
@@ -173,7 +167,10 @@ pub async fn run(args: DemoArgs) -> CliResult {
         ),
     ];
     for (what, body) in steps {
-        let summary = admin.simulate(what, body).await?;
+        let summary = emulator
+            .simulate(what, &body)
+            .await
+            .map_err(|err| CliError::new(format!("simulating {what}: {err}")))?;
         expected += produced(&summary);
     }
 
@@ -254,56 +251,9 @@ fn client(emulator: &RunningEmulator) -> CliResult<Client> {
         .credentials()
         .ok_or_else(|| CliError::new("the emulator's demo seed has no connector"))?;
     Ok(Client::builder()
-        .credentials(Credentials::new(
-            seeded.application_id,
-            seeded.application_secret,
-            seeded.refresh_token,
-        ))
+        .credentials(seeded.to_credentials())
         .base_url(&seeded.base_url)
         .build()?)
-}
-
-/// The emulator's admin API.
-struct Admin {
-    base: String,
-    http: HttpClient<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
-}
-
-impl Admin {
-    fn new(emulator: &RunningEmulator) -> Self {
-        Admin {
-            base: emulator.base_url().to_owned(),
-            http: HttpClient::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    /// `POST /admin/simulate/{what}`; the emulator's summary.
-    async fn simulate(&self, what: &str, body: Value) -> CliResult<Value> {
-        let failed = |detail: String| CliError::new(format!("simulating {what}: {detail}"));
-        let request = http::Request::post(format!("{}/admin/simulate/{what}", self.base))
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|err| failed(err.to_string()))?;
-        let response = self
-            .http
-            .request(request)
-            .await
-            .map_err(|err| failed(err.to_string()))?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|err| failed(err.to_string()))?
-            .to_bytes();
-        if !status.is_success() {
-            return Err(failed(format!(
-                "{status} {}",
-                String::from_utf8_lossy(&body)
-            )));
-        }
-        serde_json::from_slice(&body).map_err(|err| failed(err.to_string()))
-    }
 }
 
 /// The events a simulation summary says it produced.

@@ -131,11 +131,6 @@ pub fn descendants(state: &State, id: &str) -> Vec<String> {
     order
 }
 
-/// Whether `group` is `root` or one of its sub-groups (at any depth).
-pub fn is_within(state: &State, group: &str, root: &str) -> bool {
-    group == root || descendants(state, root).iter().any(|g| g == group)
-}
-
 /// A group as listed. `detail` adds the counts and flags of `showDetail`;
 /// `caller` is the user the token acts as (for `callerRole`, `isEditable`).
 pub fn group_info(

@@ -209,7 +209,7 @@ fn check_source(
     field: &str,
 ) -> Result<(), ApiError> {
     guard::group(state, ctx.grant, source)?;
-    if convert::is_within(state, source, group_id) {
+    if state.is_within(source, group_id) {
         Ok(())
     } else {
         Err(ApiError::bad_field(

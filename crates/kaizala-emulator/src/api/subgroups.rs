@@ -112,7 +112,7 @@ pub fn add(ctx: &mut Ctx<'_>, state: &mut State) -> Result<Reply, ApiError> {
             err.field = Some(field.clone());
             err
         })?;
-        if child.id == parent_id || convert::is_within(state, &parent_id, &child.id) {
+        if child.id == parent_id || state.is_within(&parent_id, &child.id) {
             return Err(ApiError::bad_field(
                 field,
                 format!("{id} is this group or above it: the hierarchy cannot loop"),

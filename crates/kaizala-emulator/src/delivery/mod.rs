@@ -138,31 +138,13 @@ fn watches(state: &State, webhook: &Webhook, happening: &Happening, now: i64) ->
         return false;
     }
     match ObjectType::from_wire(&webhook.object_type) {
-        ObjectType::Group => in_or_below(state, &happening.group_id, &webhook.object_id),
+        ObjectType::Group => state.is_within(&happening.group_id, &webhook.object_id),
         ObjectType::Action => happening.action_id.as_deref() == Some(webhook.object_id.as_str()),
         ObjectType::ActionPackage => {
             happening.package_id.as_deref() == Some(webhook.object_id.as_str())
         }
         _ => false,
     }
-}
-
-/// Whether `group` is `root` or one of its sub-groups (a webhook on a
-/// parent group hears its sub-groups).
-fn in_or_below(state: &State, group: &str, root: &str) -> bool {
-    let mut pending = vec![group.to_owned()];
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(id) = pending.pop() {
-        if id == root {
-            return true;
-        }
-        if seen.insert(id.clone())
-            && let Some(g) = state.groups.get(&id)
-        {
-            pending.extend(g.parents.iter().cloned());
-        }
-    }
-    false
 }
 
 /// The callback body: the documented envelope around the typed data.

@@ -128,7 +128,7 @@ pub fn reaches(state: &State, grant: &AccessGrant, group: &Group) -> bool {
         return false;
     }
     match &grant.principal {
-        Principal::Group(root) => is_within(state, &group.id, root),
+        Principal::Group(root) => state.is_within(&group.id, root),
         Principal::User(user) => {
             state.users.get(user).is_some_and(|u| {
                 u.tenant_admin && u.tenant.as_deref() == Some(group.tenant.as_str())
@@ -136,23 +136,6 @@ pub fn reaches(state: &State, grant: &AccessGrant, group: &Group) -> bool {
                 || group.subscribers.contains(user)
         }
     }
-}
-
-/// Whether `group` is `root` or below it.
-fn is_within(state: &State, group: &str, root: &str) -> bool {
-    let mut pending = vec![group.to_owned()];
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(id) = pending.pop() {
-        if id == root {
-            return true;
-        }
-        if seen.insert(id.clone())
-            && let Some(g) = state.groups.get(&id)
-        {
-            pending.extend(g.parents.iter().cloned());
-        }
-    }
-    false
 }
 
 /// The group named by a call, if it exists and the token reaches it (404

@@ -60,6 +60,25 @@ pub struct State {
 }
 
 impl State {
+    /// Whether `group` is `root` or one of its sub-groups, at any depth (a
+    /// token or webhook on a parent group reaches its sub-groups). Walks up
+    /// from `group` through its parents; a cycle ends the walk.
+    pub fn is_within(&self, group: &str, root: &str) -> bool {
+        let mut pending = vec![group];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(id) = pending.pop() {
+            if id == root {
+                return true;
+            }
+            if seen.insert(id)
+                && let Some(g) = self.groups.get(id)
+            {
+                pending.extend(g.parents.iter().map(String::as_str));
+            }
+        }
+        false
+    }
+
     /// The user with this phone number.
     pub fn user_by_phone(&self, phone: &str) -> Option<&User> {
         self.users.values().find(|u| u.phone == phone)

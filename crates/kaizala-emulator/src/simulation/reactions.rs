@@ -132,28 +132,11 @@ fn target(state: &State, group_id: &str, reference: &str) -> Result<(String, Str
                 .map(|m| (m.reference_id.clone(), m.group_id.clone()))
         });
     match found {
-        Some((reference_id, source)) if within(state, &source, group_id) => {
+        Some((reference_id, source)) if state.is_within(&source, group_id) => {
             Ok((reference_id, source))
         }
         _ => Err(ApiError::not_found(format!(
             "no action or message {reference} in the group {group_id}"
         ))),
     }
-}
-
-/// Whether `group` is `root` or one of its sub-groups.
-fn within(state: &State, group: &str, root: &str) -> bool {
-    let mut pending = vec![group.to_owned()];
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(id) = pending.pop() {
-        if id == root {
-            return true;
-        }
-        if seen.insert(id.clone())
-            && let Some(g) = state.groups.get(&id)
-        {
-            pending.extend(g.parents.iter().cloned());
-        }
-    }
-    false
 }

@@ -74,6 +74,18 @@ impl IncomingEvent {
     pub fn decode(&self) -> Result<Event, DecodeError> {
         Event::from_slice(&self.body)
     }
+
+    /// What a store keeps in quarantine for this event when
+    /// [`decode`](Self::decode) failed with `err`: the body, code
+    /// `not_an_event`, the reason with the JSON path at fault.
+    pub fn quarantined(&self, err: &DecodeError) -> QuarantinedBody {
+        QuarantinedBody {
+            body: self.body.clone(),
+            reason_code: "not_an_event",
+            reason: format!("not a typed webhook event: {err}"),
+            received_at: self.received_at,
+        }
+    }
 }
 
 /// An authenticated body that is not a webhook event.
