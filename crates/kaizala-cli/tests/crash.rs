@@ -383,7 +383,7 @@ async fn crash_and_recover(db: TestDb) {
     assert_eq!(summary.quarantined, 0, "{kind}: {summary:?}");
 
     let sink = db.connect().await;
-    let ids: Vec<String> = strings(&sink, "SELECT event_id FROM events ORDER BY id").await;
+    let ids: Vec<String> = strings(&sink, "SELECT event_id FROM events ORDER BY position").await;
     let stored: BTreeSet<String> = ids.iter().cloned().collect();
     assert_eq!(ids.len(), stored.len(), "{kind}: an event stored twice");
     assert_eq!(
@@ -397,7 +397,8 @@ async fn crash_and_recover(db: TestDb) {
     );
     assert!(acked_before_kill.is_subset(&stored));
 
-    // The typed tables: each event's rows once.
+    // The typed tables, once projected: each event's rows once.
+    sink.project().await.unwrap();
     for (event_type, n) in &produced.events {
         let sql = format!("SELECT COUNT(*) FROM events WHERE event_type = '{event_type}'");
         assert_eq!(scalar(&sink, &sql).await, *n as i64, "{kind}: {event_type}");

@@ -288,6 +288,7 @@ fn fill_with_fixtures(db: &Path) {
                 .await
                 .unwrap();
         }
+        sink.project().await.unwrap();
         sink.close().await;
     });
 }
@@ -352,6 +353,7 @@ fn add_event(db: &Path, (json, received_at): &Timed) {
             .store(&incoming(json, *received_at))
             .await
             .unwrap();
+        sink.project().await.unwrap();
         sink.close().await;
     });
 }

@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 
 use ingest_support::events::{Kind, SampleEvent, sample_event};
 use ingest_support::{
-    Ingest, Summary, TestDb, free_port, http_client, post_event, postgres_url, scalar, strings,
+    Ingest, Summary, TestDb, caught_up, free_port, http_client, post_event, postgres_url,
+    projected, scalar, strings,
 };
 
 /// Distinct events in the stream.
@@ -259,9 +260,27 @@ async fn scale_out(db: TestDb, start: Start) {
         replicas[1].stderr()
     );
 
+    // The replicas project what they stored, in the background.
+    let sink = db.connect().await;
+    caught_up(&sink, Duration::from_secs(60)).await;
+    sink.close().await;
+
     let [a, b] = replicas;
     let (a, b) = tokio::join!(a.terminate(), b.terminate());
     let summaries = [Summary::parse(&a), Summary::parse(&b)];
+    let projectors = [projected(&a), projected(&b)];
+    eprintln!("{kind}: log entries projected by each replica: {projectors:?}");
+    assert_eq!(
+        projectors[0] + projectors[1],
+        EVENTS,
+        "{kind}: each event projected once: {projectors:?}"
+    );
+    if kind == "postgres" {
+        assert!(
+            projectors.contains(&0),
+            "{kind}: exactly one replica projects: {projectors:?}"
+        );
+    }
     eprintln!(
         "{kind}: {total_posts} POSTs of {EVENTS} events answered 200 in {sent_in:.1?} \
          ({:.0}/s); replica a {:?}, replica b {:?}",
@@ -297,6 +316,7 @@ async fn scale_out(db: TestDb, start: Start) {
     );
 
     let sink = db.connect().await;
+    assert!(sink.status().await.unwrap().is_caught_up());
     assert_eq!(
         scalar(&sink, "SELECT COUNT(*) FROM events").await,
         EVENTS as i64,

@@ -14,7 +14,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{AnyConnection, AnyPool, Connection, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 
 use crate::error::{BoxError, SinkError};
 
@@ -50,6 +51,16 @@ impl Backend {
         match self {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
+        }
+    }
+
+    /// What locks the rows a `SELECT` reads until the transaction ends:
+    /// PostgreSQL's `FOR UPDATE`; nothing on SQLite, whose write
+    /// transactions hold the whole database.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
         }
     }
 }
@@ -311,6 +322,7 @@ impl Db {
             target,
         };
         db.migrate().await?;
+        crate::schema::ensure::run(&db).await?;
         Ok(db)
     }
 
@@ -357,6 +369,67 @@ impl Db {
             doing,
             source: Box::new(err),
         }
+    }
+}
+
+/// A connection for long work of its own (the projector, a rebuild).
+pub(crate) enum Conn {
+    /// From the pool (SQLite in memory: there is only the one).
+    Pooled(PoolConnection<Any>),
+    /// Opened apart from the pool, closed when dropped: its settings never
+    /// reach another user.
+    Own(AnyConnection),
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Own(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Conn::Pooled(c) => c,
+            Conn::Own(c) => c,
+        }
+    }
+}
+
+impl Db {
+    /// A connection of its own whose commits need not wait for the disk:
+    /// what it writes is derived from the logs, and a commit lost in a
+    /// crash is derived again (its watermark is lost with it). SQLite:
+    /// `synchronous=NORMAL` in WAL mode (a later synchronous commit of the
+    /// event log syncs it too); PostgreSQL: `synchronous_commit=off`.
+    pub(crate) async fn derived_writer(&self) -> Result<Conn, SinkError> {
+        let doing = "opening a connection for the projector";
+        if self.target.memory {
+            let conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(|e| self.error(doing, e))?;
+            return Ok(Conn::Pooled(conn));
+        }
+        let mut conn = AnyConnection::connect(&self.target.url)
+            .await
+            .map_err(|e| connect_error(&self.target, e))?;
+        let setup = match self.backend {
+            Backend::Sqlite => format!(
+                "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
+                self.target.busy_timeout.as_millis()
+            ),
+            Backend::Postgres => "SET synchronous_commit = off".to_owned(),
+        };
+        conn.execute(setup.as_str())
+            .await
+            .map_err(|e| self.error(doing, e))?;
+        Ok(Conn::Own(conn))
     }
 }
 
@@ -421,17 +494,34 @@ pub(crate) fn is_transient(err: &(dyn std::error::Error + 'static)) -> bool {
 #[derive(Debug)]
 struct Embedded(Backend);
 
-const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../migrations/sqlite/0001_schema.sql"),
-)];
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../migrations/sqlite/0001_schema.sql"),
+    ),
+    (
+        2,
+        "event log",
+        include_str!("../migrations/sqlite/0002_event_log.sql"),
+    ),
+];
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../migrations/postgres/0001_schema.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "event log",
+        include_str!("../migrations/postgres/0002_event_log.sql"),
+    ),
+];
+
+/// The newest migration this release applies.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxError>> {

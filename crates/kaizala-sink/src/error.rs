@@ -117,6 +117,31 @@ pub enum SinkError {
         known: String,
     },
 
+    /// The table cannot be rebuilt: it is not a projection of the logs.
+    #[error(
+        "{name} is not rebuilt from the logs (the logs are what the others are rebuilt from): \
+         rebuild one of {rebuildable}"
+    )]
+    NotRebuildable {
+        /// The table asked for.
+        name: String,
+        /// The tables that can be rebuilt, comma-separated.
+        rebuildable: String,
+    },
+
+    /// Another rebuild holds the lease.
+    #[error(
+        "a rebuild is already running ({holder}, heard from {seconds_ago} s ago): wait for it \
+         to finish (`kaizala status` shows it); a rebuild whose process died gives way after \
+         two minutes"
+    )]
+    RebuildRunning {
+        /// Who runs it, and which tables.
+        holder: String,
+        /// Seconds since it last reported.
+        seconds_ago: i64,
+    },
+
     /// The event store's writer task has stopped (its runtime shut down).
     #[error("the event store's writer task has stopped (was its tokio runtime shut down?)")]
     WriterStopped,

@@ -2,19 +2,27 @@
 //! webhooks and data pulled through the API, in SQLite (embedded, the
 //! default) or PostgreSQL.
 //!
+//! **The logs are the truth; every typed table is a projection of them.**
+//!
 //! - [`Sink::connect`] opens a database by URL (`sqlite://PATH`, a plain
 //!   file path, `sqlite::memory:`, `postgres://…`) and creates or upgrades
-//!   the tables ([`docs/schema.md`]).
+//!   the schema ([`docs/schema.md`]).
 //! - [`Sink::event_store`] is the webhook receiver's [`EventStore`] and
-//!   [`EventQueue`]: each event kept once in `events` (its body as
-//!   received) and normalised into `messages`, `attachments`, `actions`,
-//!   `responses` + `answers`, `members` + `member_changes`, `groups` in the
-//!   same transaction, acknowledged only after the commit — with group
-//!   commit, so one `fsync` serves many concurrent deliveries.
-//! - [`Sink::sync`] pulls groups, members, subscribers, actions (from the
-//!   stored `fromDate` cursor), responses and reaction counts through
-//!   `kaizala_client`, upserting with the same keys: pull after push
-//!   duplicates nothing.
+//!   [`EventQueue`]: each event is appended to the event log (`events`,
+//!   once per `eventId`, its body as received) with group commit — one
+//!   `fsync` serves many concurrent deliveries — and acknowledged only
+//!   after the commit. Nothing else happens on the request path.
+//! - [`Sink::sync`] pulls groups, sub-groups, members, subscribers,
+//!   actions (from the stored `fromDate` cursor), responses and reaction
+//!   counts through `kaizala_client` into the pull log (`pull_log`).
+//! - The [`Projector`] derives `groups`, `members`, `member_changes`,
+//!   `messages`, `attachments`, `actions`, `responses` + `answers`,
+//!   `reactions`, `event_index` and `projection_errors` from both logs, in
+//!   large batches, idempotently, behind a stored watermark:
+//!   [`Projector::spawn`] in the background, [`Sink::project`] to catch up
+//!   now. [`Sink::rebuild`] re-derives tables from the logs beside the live
+//!   ones and swaps them in; [`Sink::status`] shows the logs, the lag and
+//!   the errors.
 //! - [`Sink::export`] (CSV, JSON), [`Sink::summary`], [`Sink::dashboard`],
 //!   [`Sink::counts`] read it back.
 //!
@@ -35,9 +43,13 @@
 //!          "options": [{"title": "Low"}, {"title": "OK"}], "answer": ["OK"]},
 //!         {"title": "Cartons", "type": "Numeric", "answer": 12}]}}}"#;
 //! let event = IncomingEvent::new(body.as_slice(), SystemTime::now())?;
-//! assert_eq!(store.store(&event).await?, Stored::New);
+//! assert_eq!(store.store(&event).await?, Stored::New); // in the log: acknowledge
 //! assert_eq!(store.store(&event).await?, Stored::Duplicate); // a redelivery
 //!
+//! // The typed tables follow the log (`kaizala ingest` projects in the
+//! // background; here, catch up at once).
+//! let projected = sink.project().await?;
+//! assert_eq!((projected.entries, projected.errors), (1, 0));
 //! let counts = sink.counts().await?;
 //! assert_eq!(counts.get(Table::Events), 1);
 //! assert_eq!(counts.get(Table::Responses), 1);
@@ -49,6 +61,7 @@
 //!     String::from_utf8(csv)?,
 //!     "action_id,question_index,question_title,option,count\r\na1,0,Stock level,OK,1\r\n"
 //! );
+//! assert!(sink.status().await?.is_caught_up());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
@@ -64,19 +77,24 @@
 mod db;
 mod error;
 mod export;
+mod log;
 mod normalise;
+pub mod project;
 mod queue;
 mod report;
+mod schema;
 mod sink;
 pub mod store;
 pub mod sync;
 mod table;
-mod typed;
 mod write;
 
 pub use db::Backend;
 pub use error::{BoxError, SinkError};
 pub use export::Format;
+pub use project::rebuild::{RebuildProgress, RebuildReport};
+pub use project::status::Status;
+pub use project::{ProjectionReport, Projector, ProjectorHandle, ProjectorStats};
 pub use report::{
     Counts, DailyResponses, Dashboard, HourlyEvents, LatestMessage, OptionCount,
     QuestionDistribution, Summary, TypeCount,

@@ -1,6 +1,13 @@
-//! The handler queue of [`SqlEventStore`], on the `events` table's
-//! columns: `due_at` (when the handler should run next; `NULL` once handled
-//! or dead), `attempts`, `handled_at`, `dead_at`, `last_error`.
+//! The handler queue of [`SqlEventStore`], in `handler_queue`: one row per
+//! event its handler has still to run for — `due_at` (when it should run
+//! next), `attempts`, `dead_at`, `last_error`; a handled event's row is
+//! deleted.
+//!
+//! Events enter the queue from the event log, not on the request path:
+//! each [`due`](EventQueue::due) first moves what was logged after
+//! `handler_watermark` into the queue (positions become visible in order,
+//! so nothing is skipped). A database whose events no handler ever asked
+//! for keeps an empty queue.
 //!
 //! [`due`](EventQueue::due) claims what it hands out by moving its
 //! `due_at` a lease ahead ([`SqlEventStore::with_claim_lease`]): the
@@ -16,9 +23,12 @@ use bytes::Bytes;
 use kaizala_webhook::store::{DeadLetter, EventQueue, PendingEvent, StoreError};
 use sqlx::Row;
 
-use crate::db::{from_millis, millis, now_millis};
+use crate::db::{from_millis, millis};
 use crate::store::{SqlEventStore, to_store_error};
 use crate::write::{Arg, query};
+
+/// Events moved from the log into the queue per call.
+const ENQUEUE: i64 = 10_000;
 
 impl SqlEventStore {
     fn queue_error(&self, doing: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
@@ -37,8 +47,63 @@ impl SqlEventStore {
             .map_err(self.queue_error("updating the handler queue"))?
             .rows_affected();
         if changed == 0 {
-            return Err(StoreError::new(format!("no stored event {event_id:?}")));
+            return Err(StoreError::new(format!(
+                "no event {event_id:?} waits for its handler"
+            )));
         }
+        Ok(())
+    }
+
+    /// Moves events logged since the last call into the queue, due at once.
+    async fn enqueue_logged(&self) -> Result<(), StoreError> {
+        let doing = "queueing logged events for their handlers";
+        let db = &self.db;
+        let mut tx = db
+            .pool
+            .begin_with(db.backend.begin_write())
+            .await
+            .map_err(self.queue_error(doing))?;
+        let watermark: i64 = query(
+            &format!(
+                "SELECT value FROM sink_state WHERE name = 'handler_watermark'{}",
+                db.backend.for_update()
+            ),
+            vec![],
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|row| row.try_get::<Option<i64>, _>(0))
+        .map_err(self.queue_error(doing))?
+        .unwrap_or(0);
+        let last: Option<i64> = query(
+            "SELECT MAX(position) FROM (SELECT position FROM events WHERE position > $1 \
+             ORDER BY position LIMIT $2) AS next",
+            vec![watermark.into(), ENQUEUE.into()],
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|row| row.try_get(0))
+        .map_err(self.queue_error(doing))?;
+        let Some(last) = last else {
+            return Ok(());
+        };
+        query(
+            "INSERT INTO handler_queue (event_id, position, attempts, due_at, dead_at, last_error) \
+             SELECT event_id, position, 0, received_at, NULL, NULL FROM events \
+             WHERE position > $1 AND position <= $2 ON CONFLICT (event_id) DO NOTHING",
+            vec![watermark.into(), last.into()],
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(self.queue_error(doing))?;
+        query(
+            "UPDATE sink_state SET value = $1 WHERE name = 'handler_watermark'",
+            vec![last.into()],
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(self.queue_error(doing))?;
+        tx.commit().await.map_err(self.queue_error(doing))?;
         Ok(())
     }
 }
@@ -49,10 +114,11 @@ impl EventQueue for SqlEventStore {
         if limit == 0 {
             return Ok(Vec::new());
         }
+        self.enqueue_logged().await?;
         let now = millis(now);
         let candidates = query(
-            "SELECT id FROM events WHERE handled_at IS NULL AND dead_at IS NULL \
-             AND due_at <= $1 ORDER BY due_at, id LIMIT $2",
+            "SELECT position FROM handler_queue WHERE dead_at IS NULL \
+             AND due_at <= $1 ORDER BY due_at, position LIMIT $2",
             vec![now.into(), (limit.min(10_000) as i64).into()],
         )
         .fetch_all(&self.db.pool)
@@ -73,8 +139,8 @@ impl EventQueue for SqlEventStore {
             .collect::<Vec<_>>()
             .join(",");
         let sql = format!(
-            "UPDATE events SET due_at = $1 WHERE id IN ({list}) AND handled_at IS NULL \
-             AND dead_at IS NULL AND due_at <= $2 RETURNING id, event_id, payload, attempts"
+            "UPDATE handler_queue SET due_at = $1 WHERE position IN ({list}) \
+             AND dead_at IS NULL AND due_at <= $2 RETURNING position, event_id, attempts"
         );
         let mut args: Vec<Arg> = vec![lease_until.into(), now.into()];
         args.extend(ids.iter().map(|id| Arg::from(*id)));
@@ -82,28 +148,64 @@ impl EventQueue for SqlEventStore {
             .fetch_all(&self.db.pool)
             .await
             .map_err(self.queue_error("claiming due events"))?;
-        let mut by_id = std::collections::HashMap::new();
+        let mut by_position = std::collections::HashMap::new();
         for row in claimed {
-            let read = || -> Result<(i64, PendingEvent), sqlx::Error> {
+            let read = || -> Result<(i64, String, u32), sqlx::Error> {
                 Ok((
                     row.try_get::<i64, _>(0)?,
-                    PendingEvent {
-                        event_id: row.try_get(1)?,
-                        body: Bytes::from(row.try_get::<String, _>(2)?),
-                        attempts: u32::try_from(row.try_get::<i64, _>(3)?).unwrap_or(u32::MAX),
-                    },
+                    row.try_get(1)?,
+                    u32::try_from(row.try_get::<i64, _>(2)?).unwrap_or(u32::MAX),
                 ))
             };
-            let (id, pending) = read().map_err(self.queue_error("claiming due events"))?;
-            by_id.insert(id, pending);
+            let (position, event_id, attempts) =
+                read().map_err(self.queue_error("claiming due events"))?;
+            by_position.insert(position, (event_id, attempts));
+        }
+        // The bodies, from the log.
+        let claimed: Vec<i64> = ids
+            .iter()
+            .copied()
+            .filter(|p| by_position.contains_key(p))
+            .collect();
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (0..claimed.len())
+            .map(|i| format!("${}", i + 1))
+            .collect::<Vec<_>>()
+            .join(",");
+        let bodies = query(
+            &format!("SELECT position, payload FROM events WHERE position IN ({list})"),
+            claimed.iter().map(|p| Arg::from(*p)).collect(),
+        )
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(self.queue_error("reading due events"))?;
+        let mut payloads = std::collections::HashMap::new();
+        for row in bodies {
+            let read =
+                || -> Result<(i64, String), sqlx::Error> { Ok((row.try_get(0)?, row.try_get(1)?)) };
+            let (position, payload) = read().map_err(self.queue_error("reading due events"))?;
+            payloads.insert(position, payload);
         }
         // Oldest first, as selected.
-        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+        Ok(claimed
+            .iter()
+            .filter_map(|p| {
+                let (event_id, attempts) = by_position.remove(p)?;
+                Some(PendingEvent {
+                    event_id,
+                    body: Bytes::from(payloads.remove(p)?),
+                    attempts,
+                })
+            })
+            .collect())
     }
 
     async fn next_retry(&self) -> Result<Option<SystemTime>, StoreError> {
+        self.enqueue_logged().await?;
         let row = query(
-            "SELECT MIN(due_at) FROM events WHERE handled_at IS NULL AND dead_at IS NULL",
+            "SELECT MIN(due_at) FROM handler_queue WHERE dead_at IS NULL",
             vec![],
         )
         .fetch_one(&self.db.pool)
@@ -117,8 +219,8 @@ impl EventQueue for SqlEventStore {
 
     async fn handled(&self, event_id: &str) -> Result<(), StoreError> {
         self.update_one(
-            "UPDATE events SET handled_at = $2, due_at = NULL WHERE event_id = $1",
-            vec![event_id.into(), now_millis().into()],
+            "DELETE FROM handler_queue WHERE event_id = $1",
+            vec![event_id.into()],
             event_id,
         )
         .await
@@ -132,7 +234,8 @@ impl EventQueue for SqlEventStore {
         error: &str,
     ) -> Result<(), StoreError> {
         self.update_one(
-            "UPDATE events SET attempts = $2, due_at = $3, last_error = $4 WHERE event_id = $1",
+            "UPDATE handler_queue SET attempts = $2, due_at = $3, last_error = $4 \
+             WHERE event_id = $1",
             vec![
                 event_id.into(),
                 i64::from(attempts).into(),
@@ -153,8 +256,8 @@ impl EventQueue for SqlEventStore {
         at: SystemTime,
     ) -> Result<(), StoreError> {
         self.update_one(
-            "UPDATE events SET attempts = $2, dead_at = $3, due_at = NULL, last_error = $4 \
-             WHERE event_id = $1",
+            "UPDATE handler_queue SET attempts = $2, dead_at = $3, due_at = NULL, \
+             last_error = $4 WHERE event_id = $1",
             vec![
                 event_id.into(),
                 i64::from(attempts).into(),
@@ -168,8 +271,9 @@ impl EventQueue for SqlEventStore {
 
     async fn dead_letters(&self) -> Result<Vec<DeadLetter>, StoreError> {
         let rows = query(
-            "SELECT event_id, event_type, attempts, last_error, dead_at FROM events \
-             WHERE dead_at IS NOT NULL ORDER BY dead_at, id",
+            "SELECT q.event_id, e.event_type, q.attempts, q.last_error, q.dead_at \
+             FROM handler_queue AS q JOIN events AS e ON e.position = q.position \
+             WHERE q.dead_at IS NOT NULL ORDER BY q.dead_at, q.position",
             vec![],
         )
         .fetch_all(&self.db.pool)
@@ -191,8 +295,8 @@ impl EventQueue for SqlEventStore {
 
     async fn replay(&self, event_id: &str) -> Result<bool, StoreError> {
         let changed = query(
-            "UPDATE events SET dead_at = NULL, attempts = 0, due_at = 0, last_error = NULL \
-             WHERE event_id = $1 AND dead_at IS NOT NULL",
+            "UPDATE handler_queue SET dead_at = NULL, attempts = 0, due_at = 0, \
+             last_error = NULL WHERE event_id = $1 AND dead_at IS NOT NULL",
             vec![event_id.into()],
         )
         .execute(&self.db.pool)

@@ -278,8 +278,8 @@ pub(crate) async fn dashboard(db: &Db) -> Result<Dashboard, SinkError> {
         db,
         DOING,
         "SELECT (received_at / 3600000) * 3600000 AS hour_start, event_type, COUNT(*) \
-         FROM events \
-         WHERE received_at >= (SELECT MAX(received_at) FROM events) - 604800000 \
+         FROM event_index \
+         WHERE received_at >= (SELECT MAX(received_at) FROM event_index) - 604800000 \
          GROUP BY hour_start, event_type ORDER BY hour_start, event_type",
         |row| {
             Ok(HourlyEvents {

@@ -8,6 +8,9 @@ use kaizala_client::Client;
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
 use crate::export::{self, Format};
+use crate::project::rebuild::{self, RebuildProgress, RebuildReport};
+use crate::project::status::{self, Status};
+use crate::project::{ProjectionReport, Projector, Shared};
 use crate::report::{self, Counts, Dashboard, Summary};
 use crate::store::SqlEventStore;
 use crate::sync::{self, SyncOptions, SyncProgress, SyncReport};
@@ -28,6 +31,7 @@ pub struct Sink {
 struct Inner {
     db: Db,
     store: OnceLock<SqlEventStore>,
+    projection: Arc<Shared>,
 }
 
 impl Sink {
@@ -47,6 +51,7 @@ impl Sink {
             inner: Arc::new(Inner {
                 db,
                 store: OnceLock::new(),
+                projection: Arc::default(),
             }),
         })
     }
@@ -74,13 +79,53 @@ impl Sink {
     pub fn event_store(&self) -> SqlEventStore {
         self.inner
             .store
-            .get_or_init(|| SqlEventStore::start(self.inner.db.clone()))
+            .get_or_init(|| {
+                SqlEventStore::start(
+                    self.inner.db.clone(),
+                    self.inner.projection.appended.clone(),
+                )
+            })
             .clone()
     }
 
+    /// The projector, which derives the typed tables from the logs
+    /// ([`crate::project`]): [`Projector::spawn`] runs it in the
+    /// background (woken by every commit of [`Sink::event_store`]),
+    /// [`Projector::catch_up`] projects what was logged so far.
+    pub fn projector(&self) -> Projector {
+        Projector::new(self.inner.db.clone(), self.inner.projection.clone())
+    }
+
+    /// Projects everything logged so far into the typed tables, and
+    /// returns what it did ([`Projector::catch_up`]).
+    pub async fn project(&self) -> Result<ProjectionReport, SinkError> {
+        self.projector().catch_up().await
+    }
+
+    /// Rebuilds `tables` (every projected table when empty) from the logs,
+    /// beside the live ones, and swaps them in at once
+    /// ([`crate::project::rebuild`]), calling `progress` after every batch.
+    pub async fn rebuild<F>(
+        &self,
+        tables: &[Table],
+        progress: F,
+    ) -> Result<RebuildReport, SinkError>
+    where
+        F: FnMut(&RebuildProgress) + Send,
+    {
+        let tables = rebuild::tables_for(tables)?;
+        rebuild::rebuild(&self.projector(), tables, progress).await
+    }
+
+    /// The logs' sizes, the projection's watermark and lag, its errors and
+    /// the schema versions: what `kaizala status` prints.
+    pub async fn status(&self) -> Result<Status, SinkError> {
+        status::status(&self.inner.db).await
+    }
+
     /// Pulls groups, members, subscribers, actions, responses and reaction
-    /// counts through `client` (see [`crate::sync`]), calling `progress`
-    /// after every step.
+    /// counts through `client` into the pull log and projects them (see
+    /// [`crate::sync`]), calling `progress` after every step.
     pub async fn sync<F>(
         &self,
         client: &Client,
@@ -90,7 +135,7 @@ impl Sink {
     where
         F: FnMut(&SyncProgress) + Send,
     {
-        sync::run(&self.inner.db, client, options, progress).await
+        sync::run(&self.inner.db, &self.projector(), client, options, progress).await
     }
 
     /// Writes every row of `table` to `writer` as `format`; returns the

@@ -1,19 +1,21 @@
-//! [`SqlEventStore`]: the webhook receiver's durable store, with group
-//! commit.
+//! [`SqlEventStore`]: the webhook receiver's durable store — an append to
+//! the event log, with group commit.
 //!
 //! Every `store` call hands its event to one writer task and waits. The
-//! writer takes what is queued (up to [`MAX_BATCH`] events), writes it all in
-//! one transaction — each event into `events` unless its `eventId` is there
-//! already, and the new ones normalised into the typed tables — commits,
-//! and only then answers each caller: [`Stored::New`] or
-//! [`Stored::Duplicate`]. One commit (one `fsync` on SQLite) serves a whole
-//! batch, so throughput grows with concurrency instead of being capped by
-//! the disk's sync rate. If the transaction fails, no event of the batch
-//! was stored, and every one gets the error (the receiver answers 503 and
-//! the platform delivers them again) — unless the failure was not the
-//! database's (not a lost connection, a lock or a deadlock): then each
-//! caller's events are tried again in a transaction of their own, so one
-//! event the database rejects does not fail the others it was batched with.
+//! writer takes what is queued (up to [`MAX_BATCH`] events) and appends it
+//! all in one transaction — each event into `events`, head columns and body
+//! as received, unless its `eventId` is there already — commits, and only
+//! then answers each caller: [`Stored::New`] or [`Stored::Duplicate`].
+//! Nothing else happens before the answer: the typed tables are the
+//! projector's work, off the request path ([`crate::project`]). One commit
+//! (one `fsync`) serves a whole batch, so throughput grows with concurrency
+//! instead of being capped by the disk's sync rate. If the transaction
+//! fails, no event of the batch was stored, and every one gets the error
+//! (the receiver answers 503 and the platform delivers them again) —
+//! unless the failure was not the database's (not a lost connection, a
+//! lock or a deadlock): then each caller's events are tried again in a
+//! transaction of their own, so one event the database rejects does not
+//! fail the others it was batched with.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -22,19 +24,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kaizala_webhook::store::{EventStore, IncomingEvent, QuarantinedBody, StoreError, Stored};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::db::{Backend, Db, millis};
 use crate::error::SinkError;
-use crate::normalise::{self, Rows};
-use crate::typed::TypedEvent;
-use crate::write::{self, Arg, insert_many, query};
+use crate::log;
+use crate::schema::tables::{EVENTS, QUARANTINE};
+use crate::write::{Arg, insert_many, query};
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 256;
 
-/// How many times a batch whose transaction hit a deadlock (between
-/// PostgreSQL replicas) or a busy SQLite is tried before its events fail.
+/// How many times a batch whose transaction hit a deadlock or a busy
+/// SQLite is tried before its events fail.
 const ATTEMPTS: u32 = 3;
 
 /// How long an event handed out by [`EventQueue::due`] stays claimed
@@ -72,14 +74,13 @@ struct Counters {
 }
 
 struct Job {
-    events: Vec<TypedEvent>,
+    events: Vec<IncomingEvent>,
     reply: oneshot::Sender<Result<Vec<Stored>, Arc<SinkError>>>,
 }
 
 /// The [`EventStore`] and [`EventQueue`] of a [`Sink`](crate::Sink):
-/// events in the `events` table, normalised into the typed tables in the
-/// same transaction, with group commit (see the [module
-/// docs](crate::store)).
+/// events appended to the event log with group commit (see the [module
+/// docs](crate::store)); the handler queue beside it.
 ///
 /// Get one from [`Sink::event_store`](crate::Sink::event_store); clones
 /// share the writer. Several processes may store into one PostgreSQL
@@ -106,11 +107,17 @@ impl std::fmt::Debug for SqlEventStore {
 }
 
 impl SqlEventStore {
-    /// Starts the writer task (on the current tokio runtime).
-    pub(crate) fn start(db: Db) -> SqlEventStore {
+    /// Starts the writer task (on the current tokio runtime); `appended`
+    /// is notified after every commit that stored a new event.
+    pub(crate) fn start(db: Db, appended: Arc<Notify>) -> SqlEventStore {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer(db.clone(), receiver, Arc::clone(&counters)));
+        tokio::spawn(writer(
+            db.clone(),
+            receiver,
+            Arc::clone(&counters),
+            appended,
+        ));
         SqlEventStore {
             db,
             sender,
@@ -148,41 +155,13 @@ impl SqlEventStore {
     /// Stores several events in one transaction (with whatever else is
     /// queued): all or none. The answer has one entry per event, in order;
     /// of events sharing an id, the first is [`Stored::New`] (if none was
-    /// stored before) and the others [`Stored::Duplicate`]. An event whose
-    /// payload does not fit its type's model is kept in `quarantine`
-    /// instead (before the others are written) and answered
-    /// [`Stored::Quarantined`].
+    /// stored before) and the others [`Stored::Duplicate`].
     pub async fn store_batch(&self, events: &[IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
-        // Decoded here, on the callers' tasks, so the one writer only writes.
-        let mut typed = Vec::with_capacity(events.len());
-        let mut answers = Vec::with_capacity(events.len());
-        for incoming in events {
-            match TypedEvent::decode(incoming) {
-                Ok(event) => {
-                    typed.push(event);
-                    answers.push(None);
-                }
-                Err(body) => {
-                    tracing::warn!(event_id = incoming.event_id(), reason = %body.reason, "event quarantined");
-                    self.insert_quarantined(&body).await?;
-                    answers.push(Some(Stored::Quarantined));
-                }
-            }
-        }
-        // The writer answers once per event it was given, in order.
-        let mut stored = self.write(typed).await?.into_iter();
-        answers
-            .into_iter()
-            .map(|answer| {
-                answer
-                    .or_else(|| stored.next())
-                    .ok_or(SinkError::WriterStopped)
-            })
-            .collect()
+        self.write(events.to_vec()).await
     }
 
-    /// Hands typed events to the writer and waits for the commit.
-    async fn write(&self, events: Vec<TypedEvent>) -> Result<Vec<Stored>, SinkError> {
+    /// Hands events to the writer and waits for the commit.
+    async fn write(&self, events: Vec<IncomingEvent>) -> Result<Vec<Stored>, SinkError> {
         if events.is_empty() {
             return Ok(Vec::new());
         }
@@ -201,9 +180,10 @@ impl SqlEventStore {
 
     /// Keeps a body in `quarantine`.
     async fn insert_quarantined(&self, body: &QuarantinedBody) -> Result<(), SinkError> {
+        let columns = "body, reason_code, reason, received_at";
+        debug_assert_eq!(QUARANTINE.columns.len(), 5);
         query(
-            "INSERT INTO quarantine (body, reason_code, reason, received_at) \
-             VALUES ($1, $2, $3, $4)",
+            &format!("INSERT INTO quarantine ({columns}) VALUES ($1, $2, $3, $4)"),
             vec![
                 body.body.to_vec().into(),
                 body.reason_code.into(),
@@ -266,7 +246,12 @@ impl EventStore for SqlEventStore {
 
 /// The writer task: batch, write, commit, answer; until every store handle
 /// is gone.
-async fn writer(db: Db, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counters>) {
+async fn writer(
+    db: Db,
+    mut receiver: mpsc::Receiver<Job>,
+    counters: Arc<Counters>,
+    appended: Arc<Notify>,
+) {
     while let Some(first) = receiver.recv().await {
         let mut count = first.events.len();
         let mut jobs = vec![first];
@@ -279,10 +264,13 @@ async fn writer(db: Db, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counter
                 Err(_) => break,
             }
         }
-        let events: Vec<&TypedEvent> = jobs.iter().flat_map(|j| &j.events).collect();
+        let events: Vec<&IncomingEvent> = jobs.iter().flat_map(|j| &j.events).collect();
         match write_with_retries(&db, &events).await {
             Ok(stored) => {
                 counters.committed(&stored);
+                if stored.contains(&Stored::New) {
+                    appended.notify_one();
+                }
                 let mut stored = stored.into_iter();
                 for job in jobs {
                     let answer: Vec<Stored> = stored.by_ref().take(job.events.len()).collect();
@@ -296,10 +284,13 @@ async fn writer(db: Db, mut receiver: mpsc::Receiver<Job>, counters: Arc<Counter
                 tracing::warn!(error = %err, jobs = jobs.len(), "a batch failed; retrying its events apart");
                 counters.failed_batches.fetch_add(1, Ordering::Relaxed);
                 for job in jobs {
-                    let events: Vec<&TypedEvent> = job.events.iter().collect();
+                    let events: Vec<&IncomingEvent> = job.events.iter().collect();
                     let result = write_with_retries(&db, &events).await;
                     match &result {
-                        Ok(stored) => counters.committed(stored),
+                        Ok(stored) => {
+                            counters.committed(stored);
+                            appended.notify_one();
+                        }
                         Err(_) => {
                             counters.failed_batches.fetch_add(1, Ordering::Relaxed);
                         }
@@ -334,7 +325,7 @@ impl Counters {
 }
 
 /// [`write_batch`], tried again after a deadlock or a busy database.
-async fn write_with_retries(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Stored>, SinkError> {
+async fn write_with_retries(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
     let mut attempt = 1;
     loop {
         match write_batch(db, events).await {
@@ -348,49 +339,45 @@ async fn write_with_retries(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Store
     }
 }
 
-/// Writes one batch in one transaction; the answer per event, in order.
-async fn write_batch(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Stored>, SinkError> {
+/// Appends one batch in one transaction; the answer per event, in order.
+async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
     // The first of each id is a candidate; later ones are duplicates.
     let mut seen = HashSet::new();
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.event_id())).collect();
-    let mut candidates: Vec<&TypedEvent> = events
+    let candidates: Vec<&IncomingEvent> = events
         .iter()
         .zip(&first)
         .filter(|(_, first)| **first)
         .map(|(e, _)| *e)
         .collect();
-    // One lock order for every writer: no deadlock between replicas.
-    candidates.sort_by(|a, b| a.event_id().cmp(b.event_id()));
 
     let mut tx = db
         .pool
         .begin_with(db.backend.begin_write())
         .await
         .map_err(|e| db.error("starting a transaction", e))?;
-    let rows = candidates.iter().map(|e| event_args(e)).collect();
+    // Positions in arrival order; a duplicate's stays unused.
+    let start = log::reserve(&mut tx, candidates.len())
+        .await
+        .map_err(|e| db.error("taking log positions", e))?;
+    let rows = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, e)| event_args(start + i as i64, e))
+        .collect();
     let inserted: HashSet<String> = insert_many(
         &mut tx,
-        "INSERT INTO events (event_id, event_type, object_id, object_type, group_id, \
-         from_user_id, received_at, payload, due_at)",
-        9,
+        &EVENTS.insert_head("events"),
+        EVENTS.columns.len(),
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
         rows,
     )
     .await
-    .map_err(|e| db.error("inserting events", e))?
-    .into_iter()
-    .collect();
-
-    // Normalise the new ones, in arrival order.
-    let mut normalised = Rows::default();
-    for (event, first) in events.iter().zip(&first) {
-        if *first && inserted.contains(event.event_id()) {
-            normalise::event_rows(event, &mut normalised);
-        }
-    }
-    write::apply(&mut tx, normalised)
-        .await
-        .map_err(|e| db.error("normalising events", e))?;
+    .map_err(|e| db.error("appending events", e))?
+    .iter()
+    .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
+    .collect::<Result<_, _>>()
+    .map_err(|e| db.error("appending events", e))?;
     tx.commit()
         .await
         .map_err(|e| db.error("committing events", e))?;
@@ -408,23 +395,17 @@ async fn write_batch(db: &Db, events: &[&TypedEvent]) -> Result<Vec<Stored>, Sin
         .collect())
 }
 
-fn event_args(incoming: &TypedEvent) -> Vec<Arg> {
-    let event = &incoming.event;
-    let received = millis(incoming.received_at);
+fn event_args(position: i64, incoming: &IncomingEvent) -> Vec<Arg> {
     let payload = match std::str::from_utf8(&incoming.body) {
         Ok(text) => text.to_owned(),
-        // Decoded events are JSON, hence UTF-8; a hand-made one may not be.
+        // The receiver only passes UTF-8 JSON; a hand-made event may not be.
         Err(_) => String::from_utf8_lossy(&incoming.body).into_owned(),
     };
     vec![
+        position.into(),
         incoming.event_id().into(),
-        event.event_type().to_string().into(),
-        event.object_id.as_ref().map(|o| o.to_string()).into(),
-        event.object_type.as_ref().map(|o| o.to_string()).into(),
-        normalise::event_group(event).into(),
-        event.from_user_id.as_ref().map(|u| u.to_string()).into(),
-        received.into(),
+        incoming.event_type().to_string().into(),
+        millis(incoming.received_at).into(),
         payload.into(),
-        received.into(),
     ]
 }

@@ -10,10 +10,15 @@ use crate::error::SinkError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum Table {
-    /// `events`: every event received, once per `eventId`.
+    /// `events`: the event log — every event received, once per
+    /// `eventId`, its body as received.
     Events,
+    /// `pull_log`: every document a sync pulled, with what was asked.
+    PullLog,
     /// `quarantine`: authenticated bodies that were not events.
     Quarantine,
+    /// `event_index`: one row per event — its type, group, sender.
+    EventIndex,
     /// `groups`.
     Groups,
     /// `members`: current members and subscribers per group.
@@ -33,6 +38,8 @@ pub enum Table {
     Answers,
     /// `reactions`: like and comment counts per action.
     Reactions,
+    /// `projection_errors`: log entries the projector could not map.
+    ProjectionErrors,
     /// `sync_state`: pull cursors.
     SyncState,
     /// `responses_per_day` (view).
@@ -43,9 +50,11 @@ pub enum Table {
 
 impl Table {
     /// Every table and view, in schema order.
-    pub const ALL: [Table; 14] = [
+    pub const ALL: [Table; 17] = [
         Table::Events,
+        Table::PullLog,
         Table::Quarantine,
+        Table::EventIndex,
         Table::Groups,
         Table::Members,
         Table::MemberChanges,
@@ -55,6 +64,7 @@ impl Table {
         Table::Responses,
         Table::Answers,
         Table::Reactions,
+        Table::ProjectionErrors,
         Table::SyncState,
         Table::ResponsesPerDay,
         Table::AnswerDistribution,
@@ -64,7 +74,9 @@ impl Table {
     pub fn name(self) -> &'static str {
         match self {
             Table::Events => "events",
+            Table::PullLog => "pull_log",
             Table::Quarantine => "quarantine",
+            Table::EventIndex => "event_index",
             Table::Groups => "groups",
             Table::Members => "members",
             Table::MemberChanges => "member_changes",
@@ -74,6 +86,7 @@ impl Table {
             Table::Responses => "responses",
             Table::Answers => "answers",
             Table::Reactions => "reactions",
+            Table::ProjectionErrors => "projection_errors",
             Table::SyncState => "sync_state",
             Table::ResponsesPerDay => "responses_per_day",
             Table::AnswerDistribution => "answer_distribution",
@@ -88,7 +101,9 @@ impl Table {
     /// The order rows are exported in (a key, so exports are stable).
     pub(crate) fn order_by(self) -> &'static str {
         match self {
-            Table::Events | Table::Quarantine => "id",
+            Table::Events | Table::PullLog | Table::ProjectionErrors => "position",
+            Table::Quarantine => "id",
+            Table::EventIndex => "position",
             Table::Groups => "group_id",
             Table::Members => "group_id, member_id",
             Table::MemberChanges => "changed_at, event_id",

@@ -1,27 +1,37 @@
-//! Writing [`Rows`] inside a transaction: the one place the typed tables
-//! are written, by the event store and the pull sync alike.
+//! Writing [`Rows`] inside a transaction: the one place the projected
+//! tables are written, by the projector and by a rebuild alike
+//! ([`Targets`] says which tables, under which names).
 //!
-//! Tables are written in a fixed order (groups, actions, responses and
-//! answers, messages, attachments, member changes, members) and rows in key
-//! order within each, so concurrent transactions (ingest replicas on one
-//! PostgreSQL) take their row locks in the same order. Rows whose key
-//! occurs once in the batch go in multi-row statements (chunks of 64, 16,
-//! 4, 1 rows); repeated keys are written one at a time, in arrival order.
+//! Every statement comes from the tables' declarations
+//! ([`crate::schema::tables`]): the insert heads and the merge each upsert
+//! does. Rows of one table are written in log order per key: keys that
+//! occur once in a batch go in multi-row statements (chunks of 64, 16, 4
+//! and 1 rows), repeated keys one row at a time, in order — so writing a
+//! batch gives what writing its entries one by one would, whatever the
+//! batch boundaries (a rebuild and the incremental projector agree).
+//! No write reads another table, so the order of tables does not matter.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Row};
 
-use crate::db::{chunk_sizes, placeholders};
+use crate::db::{Backend, chunk_sizes, placeholders};
 use crate::normalise::Rows;
 use crate::normalise::action::ActionRow;
-use crate::normalise::attachment::AttachmentRow;
 use crate::normalise::group::GroupRow;
-use crate::normalise::member::{MemberChangeRow, MemberOp, MemberRow};
-use crate::normalise::message::MessageRow;
+use crate::normalise::member::{MemberOp, SUBSCRIBER};
 use crate::normalise::response::ResponseRow;
+use crate::schema::TableDef;
+use crate::schema::tables::{
+    ACTIONS, ANSWERS, ATTACHMENTS, EVENT_INDEX, GROUPS, MEMBER_CHANGES, MEMBERS, MESSAGES,
+    PROJECTION_ERRORS, REACTIONS, RESPONSES,
+};
+
+/// How far apart a pushed announcement and the same one pulled may have
+/// been seen: the platform retried a delivery for two days.
+const ANNOUNCEMENT_WINDOW_MS: i64 = 3 * 24 * 3600 * 1000;
 
 /// A value to bind.
 #[derive(Debug, Clone)]
@@ -111,31 +121,67 @@ pub(crate) fn query(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_
 }
 
 /// Inserts `rows` (each `cols` values) with `head VALUES … tail`, in
-/// chunks; returns the first column of what `tail`'s `RETURNING` gives
-/// (nothing without one).
+/// chunks; returns what `tail`'s `RETURNING` gives, one row per returned
+/// row, each as its columns (nothing without one).
 pub(crate) async fn insert_many(
     conn: &mut AnyConnection,
     head: &str,
     cols: usize,
     tail: &str,
     rows: Vec<Vec<Arg>>,
-) -> Result<Vec<String>, sqlx::Error> {
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let returning = tail.contains("RETURNING");
     let mut returned = Vec::new();
     let mut rows = rows.into_iter();
     for size in chunk_sizes(rows.len()) {
         let sql = format!("{head} VALUES {}{tail}", placeholders(1, cols, size));
         let args: Vec<Arg> = rows.by_ref().take(size).flatten().collect();
+        debug_assert_eq!(args.len(), cols * size, "{head}");
         let query = query(&sql, args);
         if returning {
-            for row in query.fetch_all(&mut *conn).await? {
-                returned.push(row.try_get::<String, _>(0)?);
-            }
+            returned.extend(query.fetch_all(&mut *conn).await?);
         } else {
             query.execute(&mut *conn).await?;
         }
     }
     Ok(returned)
+}
+
+/// Which projected tables a write goes to, and under which names: the live
+/// tables the projector keeps current, or the ones a rebuild builds beside
+/// them.
+#[derive(Debug, Clone)]
+pub(crate) struct Targets {
+    pub backend: Backend,
+    names: BTreeMap<&'static str, String>,
+}
+
+impl Targets {
+    /// The tables themselves.
+    pub fn live(backend: Backend, tables: &BTreeSet<&'static str>) -> Targets {
+        Targets {
+            backend,
+            names: tables.iter().map(|t| (*t, (*t).to_owned())).collect(),
+        }
+    }
+
+    /// The tables a rebuild builds beside `tables`.
+    pub fn building(backend: Backend, tables: &BTreeSet<&'static str>) -> Targets {
+        Targets {
+            backend,
+            names: tables.iter().map(|t| (*t, building_name(t))).collect(),
+        }
+    }
+
+    /// Where `table`'s rows go; `None` to leave them out.
+    pub fn get(&self, table: &TableDef) -> Option<&str> {
+        self.names.get(table.name).map(String::as_str)
+    }
+}
+
+/// The name a rebuild builds `table` under.
+pub(crate) fn building_name(table: &str) -> String {
+    format!("{table}__new")
 }
 
 /// What [`apply`] did.
@@ -147,6 +193,8 @@ pub(crate) struct Applied {
     pub responses_updated: u64,
     /// Responses already stored as they are (or older than what is).
     pub responses_unchanged: u64,
+    /// Members (and subscribers) a listing no longer named.
+    pub members_removed: u64,
 }
 
 impl std::ops::AddAssign for Applied {
@@ -154,12 +202,18 @@ impl std::ops::AddAssign for Applied {
         self.responses_new += other.responses_new;
         self.responses_updated += other.responses_updated;
         self.responses_unchanged += other.responses_unchanged;
+        self.members_removed += other.members_removed;
     }
 }
 
-/// Writes `rows` on `conn` (inside the caller's transaction).
-pub(crate) async fn apply(conn: &mut AnyConnection, rows: Rows) -> Result<Applied, sqlx::Error> {
+/// Writes `rows` into `targets` on `conn` (inside the caller's transaction).
+pub(crate) async fn apply(
+    conn: &mut AnyConnection,
+    rows: Rows,
+    targets: &Targets,
+) -> Result<Applied, sqlx::Error> {
     let Rows {
+        event_index,
         groups,
         actions,
         responses,
@@ -167,20 +221,49 @@ pub(crate) async fn apply(conn: &mut AnyConnection, rows: Rows) -> Result<Applie
         attachments,
         member_changes,
         members,
+        reactions,
+        errors,
     } = rows;
     let mut applied = Applied::default();
-    write_groups(conn, groups).await?;
-    write_actions(conn, actions).await?;
-    applied += write_responses(conn, responses).await?;
-    write_messages(conn, messages).await?;
-    write_attachments(conn, attachments).await?;
-    write_member_changes(conn, member_changes).await?;
-    write_members(conn, members).await?;
+    insert_once(conn, targets, &EVENT_INDEX, event_index, |r| r.args()).await?;
+    write_groups(conn, targets, groups).await?;
+    write_actions(conn, targets, actions).await?;
+    applied += write_responses(conn, targets, responses).await?;
+    insert_once(conn, targets, &MESSAGES, messages, |r| r.args()).await?;
+    insert_once(conn, targets, &ATTACHMENTS, attachments, |r| r.args()).await?;
+    insert_once(conn, targets, &MEMBER_CHANGES, member_changes, |r| r.args()).await?;
+    applied.members_removed += write_members(conn, targets, members).await?;
+    if let Some(target) = targets.get(&REACTIONS) {
+        let key = |r: &crate::normalise::reaction::ReactionRow| r.reference_id.clone();
+        upsert_in_order(conn, &REACTIONS, target, reactions, key, |r| r.args()).await?;
+    }
+    insert_once(conn, targets, &PROJECTION_ERRORS, errors, |r| r.args()).await?;
     Ok(applied)
 }
 
+/// Rows keyed by their event (or position): inserted once, never changed.
+async fn insert_once<T>(
+    conn: &mut AnyConnection,
+    targets: &Targets,
+    def: &TableDef,
+    rows: Vec<T>,
+    args: impl Fn(T) -> Vec<Arg>,
+) -> Result<(), sqlx::Error> {
+    let Some(target) = targets.get(def) else {
+        return Ok(());
+    };
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let head = def.insert_head(target);
+    let tail = def.upsert_tail(target, &[]);
+    let rows = rows.into_iter().map(args).collect();
+    insert_many(conn, &head, def.columns.len(), &tail, rows).await?;
+    Ok(())
+}
+
 /// Splits rows into those whose key occurs once (sorted by key) and the
-/// others (sorted by key, arrival order kept among equal keys).
+/// others (sorted by key, log order kept among equal keys).
 fn split_unique<T, K: Ord + Clone>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> (Vec<T>, Vec<T>) {
     let mut counts: BTreeMap<K, usize> = BTreeMap::new();
     for item in &items {
@@ -190,401 +273,280 @@ fn split_unique<T, K: Ord + Clone>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> 
     items.into_iter().partition(|item| counts[&key(item)] == 1)
 }
 
-// ---- groups -------------------------------------------------------------
-
-const GROUP_COLUMNS: &str = "INSERT INTO groups (group_id, group_name, group_type, image_url, \
-     parent_group_id, welcome_message, member_count, user_count, removed_at, first_seen_at, \
-     updated_at)";
-
-const GROUP_MERGE: &str = " ON CONFLICT (group_id) DO UPDATE SET \
-     group_name = COALESCE(excluded.group_name, groups.group_name), \
-     group_type = COALESCE(excluded.group_type, groups.group_type), \
-     image_url = COALESCE(excluded.image_url, groups.image_url), \
-     parent_group_id = COALESCE(excluded.parent_group_id, groups.parent_group_id), \
-     welcome_message = COALESCE(excluded.welcome_message, groups.welcome_message), \
-     member_count = COALESCE(excluded.member_count, groups.member_count), \
-     user_count = COALESCE(excluded.user_count, groups.user_count), \
-     updated_at = excluded.updated_at";
-
-async fn write_groups(
+/// Upserts by the declaration's merge rules: unique keys in bulk, repeated
+/// ones one at a time in log order.
+async fn upsert_in_order<T, K: Ord + Clone>(
     conn: &mut AnyConnection,
-    mut rows: Vec<GroupRow>,
+    def: &TableDef,
+    target: &str,
+    rows: Vec<T>,
+    key: impl Fn(&T) -> K,
+    args: impl Fn(T) -> Vec<Arg>,
 ) -> Result<(), sqlx::Error> {
-    rows.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    for row in rows {
-        let sets_removed = row.removed_at.is_some();
-        let sql = format!(
-            "{GROUP_COLUMNS} VALUES {}{GROUP_MERGE}{}",
-            placeholders(1, 11, 1),
-            if sets_removed {
-                ", removed_at = excluded.removed_at"
-            } else {
-                ""
-            }
-        );
-        let args = vec![
-            row.group_id.into(),
-            row.group_name.into(),
-            row.group_type.into(),
-            row.image_url.into(),
-            row.parent_group_id.into(),
-            row.welcome_message.into(),
-            row.member_count.into(),
-            row.user_count.into(),
-            row.removed_at.flatten().into(),
-            row.seen_at.into(),
-            row.seen_at.into(),
-        ];
-        query(&sql, args).execute(&mut *conn).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let head = def.insert_head(target);
+    let tail = def.upsert_tail(target, &[]);
+    let cols = def.columns.len();
+    let (unique, repeated) = split_unique(rows, key);
+    insert_many(
+        conn,
+        &head,
+        cols,
+        &tail,
+        unique.into_iter().map(&args).collect(),
+    )
+    .await?;
+    for row in repeated {
+        insert_many(conn, &head, cols, &tail, vec![args(row)]).await?;
     }
     Ok(())
 }
 
-// ---- actions ------------------------------------------------------------
+// ---- groups -------------------------------------------------------------
 
-const ACTION_COLUMNS: &str = "INSERT INTO actions (action_id, group_id, action_type, package_id, \
-     reference_id, title, text, creator_id, creator_phone, creator_name, created_at, expires_at, \
-     is_anonymous, response_count, questions, body, first_seen_at, updated_at)";
-
-const ACTION_MERGE: &str = " ON CONFLICT (action_id) DO UPDATE SET \
-     group_id = COALESCE(excluded.group_id, actions.group_id), \
-     action_type = COALESCE(excluded.action_type, actions.action_type), \
-     package_id = COALESCE(excluded.package_id, actions.package_id), \
-     reference_id = COALESCE(excluded.reference_id, actions.reference_id), \
-     title = COALESCE(excluded.title, actions.title), \
-     text = COALESCE(excluded.text, actions.text), \
-     creator_id = COALESCE(excluded.creator_id, actions.creator_id), \
-     creator_phone = COALESCE(excluded.creator_phone, actions.creator_phone), \
-     creator_name = COALESCE(excluded.creator_name, actions.creator_name), \
-     created_at = CASE WHEN actions.created_at IS NULL OR excluded.created_at < actions.created_at \
-         THEN excluded.created_at ELSE actions.created_at END, \
-     expires_at = COALESCE(excluded.expires_at, actions.expires_at), \
-     is_anonymous = COALESCE(excluded.is_anonymous, actions.is_anonymous), \
-     response_count = COALESCE(excluded.response_count, actions.response_count), \
-     questions = COALESCE(excluded.questions, actions.questions), \
-     body = COALESCE(excluded.body, actions.body), \
-     updated_at = excluded.updated_at";
-
-fn action_args(row: ActionRow) -> Vec<Arg> {
-    vec![
-        row.action_id.into(),
-        row.group_id.into(),
-        row.action_type.into(),
-        row.package_id.into(),
-        row.reference_id.into(),
-        row.title.into(),
-        row.text.into(),
-        row.creator_id.into(),
-        row.creator_phone.into(),
-        row.creator_name.into(),
-        row.created_at.into(),
-        row.expires_at.into(),
-        row.is_anonymous.into(),
-        row.response_count.into(),
-        row.questions.into(),
-        row.body.into(),
-        row.seen_at.into(),
-        row.seen_at.into(),
-    ]
+async fn write_groups(
+    conn: &mut AnyConnection,
+    targets: &Targets,
+    mut rows: Vec<GroupRow>,
+) -> Result<(), sqlx::Error> {
+    let Some(target) = targets.get(&GROUPS) else {
+        return Ok(());
+    };
+    // Few rows, and `removed_at` is only written by rows that say it: one
+    // at a time (a stable sort keeps the log order per key).
+    rows.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    let head = GROUPS.insert_head(target);
+    let keep_removed = GROUPS.upsert_tail(target, &["removed_at"]);
+    let set_removed = GROUPS.upsert_tail(target, &[]);
+    for row in rows {
+        let tail = if row.removed_at.is_some() {
+            &set_removed
+        } else {
+            &keep_removed
+        };
+        insert_many(conn, &head, GROUPS.columns.len(), tail, vec![row.args()]).await?;
+    }
+    Ok(())
 }
 
-async fn write_actions(conn: &mut AnyConnection, rows: Vec<ActionRow>) -> Result<(), sqlx::Error> {
-    let (unique, repeated) = split_unique(rows, |r| r.action_id.clone());
-    let unique = unique.into_iter().map(action_args).collect();
-    insert_many(conn, ACTION_COLUMNS, 18, ACTION_MERGE, unique).await?;
-    for row in repeated {
-        insert_many(
-            conn,
-            ACTION_COLUMNS,
-            18,
-            ACTION_MERGE,
-            vec![action_args(row)],
-        )
-        .await?;
+// ---- actions --------------------------------------------------------------
+
+async fn write_actions(
+    conn: &mut AnyConnection,
+    targets: &Targets,
+    rows: Vec<ActionRow>,
+) -> Result<(), sqlx::Error> {
+    let Some(target) = targets.get(&ACTIONS) else {
+        return Ok(());
+    };
+    let (announcements, others): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(ActionRow::is_announcement);
+    upsert_in_order(
+        conn,
+        &ACTIONS,
+        target,
+        others,
+        |r| r.action_id.clone(),
+        ActionRow::args,
+    )
+    .await?;
+    for row in announcements {
+        write_announcement(conn, targets.backend, target, row).await?;
     }
+    Ok(())
+}
+
+/// An announcement's event carries no action id, so a pushed one is keyed
+/// by its event until the same announcement is pulled (with its id): the
+/// two are matched on group, title, text and sender, nearest in time within
+/// [`ANNOUNCEMENT_WINDOW_MS`], and become one row keyed by the action id
+/// (`docs/api/decisions.md`).
+async fn write_announcement(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    target: &str,
+    mut row: ActionRow,
+) -> Result<(), sqlx::Error> {
+    let head = ACTIONS.insert_head(target);
+    let tail = ACTIONS.upsert_tail(target, &[]);
+    let cols = ACTIONS.columns.len();
+    let stored = query(
+        &format!("SELECT 1 FROM {target} WHERE action_id = $1"),
+        vec![(&row.action_id).into()],
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .is_some();
+    if !stored {
+        let provisional = row.event_id.as_deref() == Some(row.action_id.as_str());
+        let eq = match backend {
+            Backend::Sqlite => "IS",
+            Backend::Postgres => "IS NOT DISTINCT FROM",
+        };
+        // A pushed one looks for the pulled row it is; a pulled one for the
+        // pushed row keyed by its event.
+        let which = if provisional {
+            "event_id IS NULL"
+        } else {
+            "event_id = action_id"
+        };
+        let found = query(
+            &format!(
+                "SELECT action_id FROM {target} WHERE action_type = 'Announcement' AND {which} \
+                 AND group_id {eq} $1 AND title {eq} $2 AND text {eq} $3 \
+                 AND (creator_phone IS NULL OR $4 IS NULL OR creator_phone = $4) \
+                 AND created_at BETWEEN $5 AND $6 \
+                 ORDER BY ABS(created_at - $7), action_id LIMIT 1"
+            ),
+            vec![
+                (&row.group_id).into(),
+                (&row.title).into(),
+                (&row.text).into(),
+                (&row.creator_phone).into(),
+                row.created_at.map(|t| t - ANNOUNCEMENT_WINDOW_MS).into(),
+                row.created_at.map(|t| t + ANNOUNCEMENT_WINDOW_MS).into(),
+                row.created_at.into(),
+            ],
+        )
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(found) = found {
+            let found: String = found.try_get(0)?;
+            if provisional {
+                row.action_id = found;
+            } else {
+                query(
+                    &format!("UPDATE {target} SET action_id = $1 WHERE action_id = $2"),
+                    vec![(&row.action_id).into(), found.into()],
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+    }
+    insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
     Ok(())
 }
 
 // ---- responses and answers ----------------------------------------------
 
-const RESPONSE_COLUMNS: &str = "INSERT INTO responses (response_id, action_id, group_id, \
-     package_id, responder_id, responder_phone, responder_name, is_anonymous, is_completed, \
-     is_update, responded_at, version_at, first_seen_at, fingerprint, details)";
-
-const RESPONSE_NEW_ONLY: &str = " ON CONFLICT (response_id) DO NOTHING RETURNING response_id";
-
 /// Replaces a stored response with a changed version — other answers, or
 /// the same answers resubmitted as an update (`isUpdateResponse`) — unless
 /// the stored one is newer: an update is never replaced by the original,
 /// nor a version by an earlier `ResponseTime`.
-const RESPONSE_UPDATE: &str = "UPDATE responses SET \
-     action_id = COALESCE($2, action_id), \
-     group_id = COALESCE($3, group_id), \
-     package_id = COALESCE($4, package_id), \
-     responder_id = COALESCE($5, responder_id), \
-     responder_phone = COALESCE($6, responder_phone), \
-     responder_name = COALESCE($7, responder_name), \
-     is_anonymous = COALESCE($8, is_anonymous), \
-     is_completed = COALESCE($9, is_completed), \
-     is_update = $10, \
-     version_at = $11, \
-     updated_at = $12, \
-     fingerprint = $13, \
-     details = $14 \
-     WHERE response_id = $1 AND (fingerprint <> $13 OR is_update < $10) \
-     AND NOT (is_update = 1 AND $10 = 0) \
-     AND (version_at IS NULL OR $11 IS NULL OR $11 >= version_at)";
-
-const ANSWER_COLUMNS: &str = "INSERT INTO answers (response_id, question_index, action_id, title, \
-     question_type, is_invisible, text_value, number_value, json_value)";
-
-const ANSWER_MERGE: &str = " ON CONFLICT (response_id, question_index) DO UPDATE SET \
-     action_id = excluded.action_id, title = excluded.title, \
-     question_type = excluded.question_type, is_invisible = excluded.is_invisible, \
-     text_value = excluded.text_value, number_value = excluded.number_value, \
-     json_value = excluded.json_value";
-
-fn response_args(row: &ResponseRow) -> Vec<Arg> {
-    vec![
-        (&row.response_id).into(),
-        (&row.action_id).into(),
-        (&row.group_id).into(),
-        (&row.package_id).into(),
-        (&row.responder_id).into(),
-        (&row.responder_phone).into(),
-        (&row.responder_name).into(),
-        row.is_anonymous.into(),
-        row.is_completed.into(),
-        row.is_update.into(),
-        row.responded_at().into(),
-        row.version_at.into(),
-        row.seen_at.into(),
-        (&row.fingerprint).into(),
-        (&row.details).into(),
-    ]
-}
-
-fn answer_args(row: &ResponseRow) -> impl Iterator<Item = Vec<Arg>> + '_ {
-    row.answers.iter().map(move |a| {
-        vec![
-            (&row.response_id).into(),
-            a.question_index.into(),
-            (&row.action_id).into(),
-            (&a.title).into(),
-            (&a.question_type).into(),
-            a.is_invisible.into(),
-            (&a.text_value).into(),
-            a.number_value.into(),
-            (&a.json_value).into(),
-        ]
-    })
+fn response_guard(target: &str) -> String {
+    format!(
+        " WHERE ({target}.fingerprint <> excluded.fingerprint \
+         OR {target}.is_update < excluded.is_update) \
+         AND NOT ({target}.is_update = 1 AND excluded.is_update = 0) \
+         AND ({target}.version_at IS NULL OR excluded.version_at IS NULL \
+         OR excluded.version_at >= {target}.version_at) \
+         RETURNING response_id, updated_at"
+    )
 }
 
 async fn write_responses(
     conn: &mut AnyConnection,
+    targets: &Targets,
     rows: Vec<ResponseRow>,
 ) -> Result<Applied, sqlx::Error> {
     let mut applied = Applied::default();
+    let (Some(target), Some(answers)) = (targets.get(&RESPONSES), targets.get(&ANSWERS)) else {
+        return Ok(applied);
+    };
+    if rows.is_empty() {
+        return Ok(applied);
+    }
+    let head = RESPONSES.insert_head(target);
+    let tail = format!(
+        "{}{}",
+        RESPONSES.upsert_tail(target, &[]),
+        response_guard(target)
+    );
+    let cols = RESPONSES.columns.len();
     let (unique, repeated) = split_unique(rows, |r| r.response_id.clone());
 
-    // New responses in bulk; the rest may update a stored one.
-    let inserted: HashSet<String> = insert_many(
+    let returned = insert_many(
         conn,
-        RESPONSE_COLUMNS,
-        15,
-        RESPONSE_NEW_ONLY,
-        unique.iter().map(response_args).collect(),
-    )
-    .await?
-    .into_iter()
-    .collect();
-    let (new, existing): (Vec<_>, Vec<_>) = unique
-        .into_iter()
-        .partition(|r| inserted.contains(&r.response_id));
-    applied.responses_new += new.len() as u64;
-    insert_many(
-        conn,
-        ANSWER_COLUMNS,
-        9,
-        ANSWER_MERGE,
-        new.iter().flat_map(answer_args).collect(),
+        &head,
+        cols,
+        &tail,
+        unique.iter().map(ResponseRow::args).collect(),
     )
     .await?;
-    for row in existing {
-        applied += update_response(conn, &row).await?;
+    // Returned with no `updated_at`: inserted; with one: replaced; not
+    // returned: kept as stored.
+    let mut changed = HashMap::new();
+    for row in returned {
+        let id: String = row.try_get(0)?;
+        let replaced = row.try_get::<Option<i64>, _>(1)?.is_some();
+        changed.insert(id, replaced);
     }
+    let mut fresh = Vec::new();
+    for row in &unique {
+        match changed.get(&row.response_id) {
+            Some(false) => {
+                applied.responses_new += 1;
+                fresh.push(row);
+            }
+            Some(true) => {
+                applied.responses_updated += 1;
+                clear_answers(conn, answers, &row.response_id).await?;
+                fresh.push(row);
+            }
+            None => applied.responses_unchanged += 1,
+        }
+    }
+    write_answers(conn, answers, &fresh).await?;
     for row in repeated {
-        let inserted = insert_many(
-            conn,
-            RESPONSE_COLUMNS,
-            15,
-            RESPONSE_NEW_ONLY,
-            vec![response_args(&row)],
-        )
-        .await?;
-        if inserted.is_empty() {
-            applied += update_response(conn, &row).await?;
-        } else {
-            applied.responses_new += 1;
-            insert_many(
-                conn,
-                ANSWER_COLUMNS,
-                9,
-                ANSWER_MERGE,
-                answer_args(&row).collect(),
-            )
-            .await?;
+        let returned = insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
+        match returned.first() {
+            Some(r) if r.try_get::<Option<i64>, _>(1)?.is_some() => {
+                applied.responses_updated += 1;
+                clear_answers(conn, answers, &row.response_id).await?;
+                write_answers(conn, answers, &[&row]).await?;
+            }
+            Some(_) => {
+                applied.responses_new += 1;
+                write_answers(conn, answers, &[&row]).await?;
+            }
+            None => applied.responses_unchanged += 1,
         }
     }
     Ok(applied)
 }
 
-async fn update_response(
+async fn clear_answers(
     conn: &mut AnyConnection,
-    row: &ResponseRow,
-) -> Result<Applied, sqlx::Error> {
-    let args = vec![
-        (&row.response_id).into(),
-        (&row.action_id).into(),
-        (&row.group_id).into(),
-        (&row.package_id).into(),
-        (&row.responder_id).into(),
-        (&row.responder_phone).into(),
-        (&row.responder_name).into(),
-        row.is_anonymous.into(),
-        row.is_completed.into(),
-        row.is_update.into(),
-        row.version_at.into(),
-        row.seen_at.into(),
-        (&row.fingerprint).into(),
-        (&row.details).into(),
-    ];
-    let changed = query(RESPONSE_UPDATE, args)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if changed == 0 {
-        return Ok(Applied {
-            responses_unchanged: 1,
-            ..Applied::default()
-        });
-    }
+    target: &str,
+    response_id: &str,
+) -> Result<(), sqlx::Error> {
     query(
-        "DELETE FROM answers WHERE response_id = $1",
-        vec![(&row.response_id).into()],
+        &format!("DELETE FROM {target} WHERE response_id = $1"),
+        vec![response_id.into()],
     )
     .execute(&mut *conn)
     .await?;
-    insert_many(
-        conn,
-        ANSWER_COLUMNS,
-        9,
-        ANSWER_MERGE,
-        answer_args(row).collect(),
-    )
-    .await?;
-    Ok(Applied {
-        responses_updated: 1,
-        ..Applied::default()
-    })
-}
-
-// ---- messages, attachments, member changes (one row per event) ----------
-
-async fn write_messages(
-    conn: &mut AnyConnection,
-    mut rows: Vec<MessageRow>,
-) -> Result<(), sqlx::Error> {
-    rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
-    let args = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.event_id.into(),
-                r.group_id.into(),
-                r.sender_id.into(),
-                r.sender_phone.into(),
-                r.sender_name.into(),
-                r.text.into(),
-                r.sent_at.into(),
-            ]
-        })
-        .collect();
-    insert_many(
-        conn,
-        "INSERT INTO messages (event_id, group_id, sender_id, sender_phone, sender_name, text, \
-         sent_at)",
-        7,
-        " ON CONFLICT (event_id) DO NOTHING",
-        args,
-    )
-    .await?;
     Ok(())
 }
 
-async fn write_attachments(
+async fn write_answers(
     conn: &mut AnyConnection,
-    mut rows: Vec<AttachmentRow>,
+    target: &str,
+    responses: &[&ResponseRow],
 ) -> Result<(), sqlx::Error> {
-    rows.sort_by(|a, b| (&a.event_id, a.item_index).cmp(&(&b.event_id, b.item_index)));
-    let args = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.event_id.into(),
-                r.item_index.into(),
-                r.group_id.into(),
-                r.sender_id.into(),
-                r.sender_name.into(),
-                r.action_type.into(),
-                r.caption.into(),
-                r.media_url.into(),
-                r.file_name.into(),
-                r.sent_at.into(),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<Arg>> = responses.iter().flat_map(|r| r.answer_args()).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
     insert_many(
         conn,
-        "INSERT INTO attachments (event_id, item_index, group_id, sender_id, sender_name, \
-         action_type, caption, media_url, file_name, sent_at)",
-        10,
-        " ON CONFLICT (event_id, item_index) DO NOTHING",
-        args,
-    )
-    .await?;
-    Ok(())
-}
-
-async fn write_member_changes(
-    conn: &mut AnyConnection,
-    mut rows: Vec<MemberChangeRow>,
-) -> Result<(), sqlx::Error> {
-    rows.sort_by(|a, b| a.event_id.cmp(&b.event_id));
-    let args = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                r.event_id.into(),
-                r.group_id.into(),
-                r.member_id.into(),
-                r.phone.into(),
-                r.name.into(),
-                r.role.into(),
-                r.change_type.into(),
-                r.by_user_id.into(),
-                r.by_user_name.into(),
-                r.changed_at.into(),
-            ]
-        })
-        .collect();
-    insert_many(
-        conn,
-        "INSERT INTO member_changes (event_id, group_id, member_id, phone, name, role, \
-         change_type, by_user_id, by_user_name, changed_at)",
-        10,
-        " ON CONFLICT (event_id) DO NOTHING",
-        args,
+        &ANSWERS.insert_head(target),
+        ANSWERS.columns.len(),
+        &ANSWERS.upsert_tail(target, &[]),
+        rows,
     )
     .await?;
     Ok(())
@@ -592,77 +554,92 @@ async fn write_member_changes(
 
 // ---- members --------------------------------------------------------------
 
-const MEMBER_COLUMNS: &str = "INSERT INTO members (group_id, member_id, phone, name, role, \
-     is_provisioned, profile_pic, joined_at, updated_at)";
-
-const MEMBER_MERGE: &str = " ON CONFLICT (group_id, member_id) DO UPDATE SET \
-     phone = COALESCE(excluded.phone, members.phone), \
-     name = COALESCE(excluded.name, members.name), \
-     role = COALESCE(excluded.role, members.role), \
-     is_provisioned = COALESCE(excluded.is_provisioned, members.is_provisioned), \
-     profile_pic = COALESCE(excluded.profile_pic, members.profile_pic), \
-     joined_at = COALESCE(members.joined_at, excluded.joined_at), \
-     updated_at = excluded.updated_at";
-
-fn member_args(row: MemberRow) -> Vec<Arg> {
-    vec![
-        row.group_id.into(),
-        row.member_id.into(),
-        row.phone.into(),
-        row.name.into(),
-        row.role.into(),
-        row.is_provisioned.into(),
-        row.profile_pic.into(),
-        row.joined_at.into(),
-        row.seen_at.into(),
-    ]
-}
-
-/// Upserts members in bulk (for the pull sync's lists).
-pub(crate) async fn upsert_members(
+/// Member changes in log order: upserts and removals of single members in
+/// bulk where their keys allow it, a finished listing (which removes every
+/// member of its kind it did not list) between them.
+async fn write_members(
     conn: &mut AnyConnection,
-    rows: Vec<MemberRow>,
-) -> Result<(), sqlx::Error> {
-    write_members(conn, rows.into_iter().map(MemberOp::Upsert).collect()).await
-}
-
-async fn write_members(conn: &mut AnyConnection, ops: Vec<MemberOp>) -> Result<(), sqlx::Error> {
-    let (unique, repeated) = split_unique(ops, |op| {
-        let (g, m) = op.key();
-        (g.to_owned(), m.to_owned())
-    });
-    let mut upserts = Vec::new();
-    let mut removals = Vec::new();
-    for op in unique {
+    targets: &Targets,
+    ops: Vec<MemberOp>,
+) -> Result<u64, sqlx::Error> {
+    let Some(target) = targets.get(&MEMBERS) else {
+        return Ok(0);
+    };
+    let mut removed = 0;
+    let mut segment = Vec::new();
+    for op in ops {
         match op {
-            MemberOp::Upsert(row) => upserts.push(member_args(row)),
-            op @ MemberOp::Remove { .. } => removals.push(op),
+            MemberOp::ListingDone {
+                group_id,
+                subscribers,
+                since,
+            } => {
+                write_member_ops(conn, target, std::mem::take(&mut segment)).await?;
+                let which = if subscribers { "=" } else { "<>" };
+                removed += query(
+                    &format!(
+                        "DELETE FROM {target} WHERE group_id = $1 \
+                         AND COALESCE(role, '') {which} '{SUBSCRIBER}' \
+                         AND (listed_at IS NULL OR listed_at < $2)"
+                    ),
+                    vec![group_id.into(), since.into()],
+                )
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+            }
+            op => segment.push(op),
         }
     }
-    insert_many(conn, MEMBER_COLUMNS, 9, MEMBER_MERGE, upserts).await?;
+    write_member_ops(conn, target, segment).await?;
+    Ok(removed)
+}
+
+async fn write_member_ops(
+    conn: &mut AnyConnection,
+    target: &str,
+    ops: Vec<MemberOp>,
+) -> Result<(), sqlx::Error> {
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let (unique, repeated) = split_unique(ops, |op| {
+        op.key()
+            .map(|(g, m)| (g.to_owned(), m.to_owned()))
+            .unwrap_or_default()
+    });
+    let head = MEMBERS.insert_head(target);
+    let tail = MEMBERS.upsert_tail(target, &[]);
+    let cols = MEMBERS.columns.len();
+    let (upserts, removals): (Vec<_>, Vec<_>) = unique
+        .into_iter()
+        .partition(|op| matches!(op, MemberOp::Upsert(_)));
+    let upserts = upserts
+        .into_iter()
+        .filter_map(|op| match op {
+            MemberOp::Upsert(row) => Some(row.args()),
+            _ => None,
+        })
+        .collect();
+    insert_many(conn, &head, cols, &tail, upserts).await?;
     for op in removals.into_iter().chain(repeated) {
         match op {
             MemberOp::Upsert(row) => {
-                insert_many(
-                    conn,
-                    MEMBER_COLUMNS,
-                    9,
-                    MEMBER_MERGE,
-                    vec![member_args(row)],
-                )
-                .await?;
+                insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
             }
             MemberOp::Remove {
                 group_id,
                 member_id,
             } => {
                 query(
-                    "DELETE FROM members WHERE group_id = $1 AND member_id = $2",
+                    &format!("DELETE FROM {target} WHERE group_id = $1 AND member_id = $2"),
                     vec![group_id.into(), member_id.into()],
                 )
                 .execute(&mut *conn)
                 .await?;
             }
+            // Listings end segments: none is in one.
+            MemberOp::ListingDone { .. } => {}
         }
     }
     Ok(())

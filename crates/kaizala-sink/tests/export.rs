@@ -10,7 +10,9 @@ use kaizala_webhook::store::{EventStore, QuarantinedBody};
 use serde_json::{Value, json};
 use support::{databases, incoming, incoming_at};
 
-async fn fill(store: &kaizala_sink::SqlEventStore) {
+/// Stores events (and a quarantined body) and projects them.
+async fn fill(sink: &kaizala_sink::Sink) {
+    let store = sink.event_store();
     let t0 = SystemTime::UNIX_EPOCH + Duration::from_millis(1_600_000_000_000);
     let texts = [
         "plain",
@@ -56,6 +58,7 @@ async fn fill(store: &kaizala_sink::SqlEventStore) {
         })
         .await
         .unwrap();
+    sink.project().await.unwrap();
 }
 
 /// Splits RFC 4180 CSV into records of fields.
@@ -97,7 +100,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 async fn csv_and_json_exports() {
     for db in databases().await {
         let sink = db.connect().await;
-        fill(&sink.event_store()).await;
+        fill(&sink).await;
 
         let mut csv = Vec::new();
         let n = sink
@@ -183,7 +186,7 @@ async fn csv_and_json_exports() {
 async fn counts_summary_and_dashboard() {
     for db in databases().await {
         let sink = db.connect().await;
-        fill(&sink.event_store()).await;
+        fill(&sink).await;
 
         let counts = sink.counts().await.unwrap();
         assert_eq!(counts.get(Table::Events), 9, "{}", db.kind);
@@ -260,7 +263,7 @@ async fn the_documented_queries_run() {
     assert!(blocks.len() >= 8, "{} blocks", blocks.len());
     for db in databases().await {
         let sink = db.connect().await;
-        fill(&sink.event_store()).await;
+        fill(&sink).await;
         for block in &blocks {
             let sql = match (block.find("-- SQLite"), block.find("-- PostgreSQL")) {
                 (Some(s), Some(p)) if db.kind == "sqlite" => &block[s..p],

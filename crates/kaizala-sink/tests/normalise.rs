@@ -6,7 +6,7 @@ mod support;
 
 use kaizala_webhook::store::{EventStore, Stored};
 use serde_json::{Value, json};
-use support::{databases, fixture, incoming, rows, scalar, with_id};
+use support::{databases, fixture, incoming, projected, rows, scalar, with_id};
 
 const GROUP: &str = "8c2950-9be8-45d6-97f5-bb7013930027";
 
@@ -24,7 +24,7 @@ async fn text_messages_and_attachments() {
             .push(json!({"mediaUrl": "https://example.com/2.jpg", "mediaFileName": "2.jpg"}));
         store.store(&incoming(&pictures)).await.unwrap();
 
-        let messages = rows(&sink, "SELECT * FROM messages").await;
+        let messages = projected(&sink, "SELECT * FROM messages").await;
         assert_eq!(messages.len(), 1, "{}", db.kind);
         let m = &messages[0];
         assert_eq!(m["event_id"], "55ed01-02b5-491e-8e7e-484726da976b");
@@ -34,7 +34,7 @@ async fn text_messages_and_attachments() {
         assert_eq!(m["sender_id"], "72e91-f3-4e7b-84eb-4e228406fb9b");
         assert!(m["sent_at"].as_i64().unwrap() > 1_700_000_000_000);
 
-        let files = rows(&sink, "SELECT * FROM attachments ORDER BY item_index").await;
+        let files = projected(&sink, "SELECT * FROM attachments ORDER BY item_index").await;
         assert_eq!(files.len(), 2, "{}", db.kind);
         assert_eq!(files[0]["file_name"], "IMG_18-03-22_165220084_1.jpg");
         assert_eq!(files[0]["caption"], "Testing.");
@@ -80,7 +80,7 @@ async fn creations_become_actions() {
             store.store(&incoming(event)).await.unwrap();
         }
 
-        let actions = rows(&sink, "SELECT * FROM actions ORDER BY action_id").await;
+        let actions = projected(&sink, "SELECT * FROM actions ORDER BY action_id").await;
         let by_id = |id: &str| {
             actions
                 .iter()
@@ -151,7 +151,7 @@ async fn responses_and_typed_answers() {
             store.store(&incoming(event)).await.unwrap();
         }
 
-        let responses = rows(&sink, "SELECT * FROM responses ORDER BY response_id").await;
+        let responses = projected(&sink, "SELECT * FROM responses ORDER BY response_id").await;
         assert_eq!(responses.len(), 6, "{}: {responses:?}", db.kind);
         let response = |id: &str| {
             responses
@@ -254,7 +254,7 @@ async fn responses_and_typed_answers() {
             let expected = (expected.0.to_owned(), expected.1.to_owned(), expected.2);
             assert!(options.contains(&expected), "{}: {options:?}", db.kind);
         }
-        let per_day = rows(&sink, "SELECT * FROM responses_per_day").await;
+        let per_day = projected(&sink, "SELECT * FROM responses_per_day").await;
         let sample_day = per_day
             .iter()
             .find(|d| d["action_id"] == "920f9802-62dafb-9bc2-8d3ba5c43609")
@@ -278,7 +278,7 @@ async fn members_join_and_leave() {
         with_ids["data"]["memberName"] = json!("Meera Iyer");
         store.store(&incoming(&with_ids)).await.unwrap();
 
-        let members = rows(&sink, "SELECT * FROM members ORDER BY member_id").await;
+        let members = projected(&sink, "SELECT * FROM members ORDER BY member_id").await;
         assert_eq!(members.len(), 2, "{}: {members:?}", db.kind);
         // Without a member id, the phone number keys the member.
         assert_eq!(members[0]["member_id"], "+91xxxxxxxx");
@@ -290,10 +290,10 @@ async fn members_join_and_leave() {
 
         let removed = with_id(sample, "ev-removed", Some("MemberRemoved"));
         store.store(&incoming(&removed)).await.unwrap();
-        let members = rows(&sink, "SELECT member_id FROM members").await;
+        let members = projected(&sink, "SELECT member_id FROM members").await;
         assert_eq!(members.len(), 1, "{}", db.kind);
         assert_eq!(members[0]["member_id"], "u-meera");
-        let changes = rows(&sink, "SELECT * FROM member_changes ORDER BY event_id").await;
+        let changes = projected(&sink, "SELECT * FROM member_changes ORDER BY event_id").await;
         let kinds: Vec<(&str, &str)> = changes
             .iter()
             .map(|c| {
@@ -323,7 +323,7 @@ async fn sub_groups_come_and_go() {
         let added = json!({"eventId": "ev-g1", "eventType": "GroupAdded", "objectId": GROUP,
             "objectType": "Group", "data": {"groupId": "sub-1", "groupName": "North beat"}});
         store.store(&incoming(&added)).await.unwrap();
-        let groups = rows(&sink, "SELECT * FROM groups").await;
+        let groups = projected(&sink, "SELECT * FROM groups").await;
         assert_eq!(groups.len(), 1, "{}", db.kind);
         assert_eq!(groups[0]["group_id"], "sub-1");
         assert_eq!(groups[0]["group_name"], "North beat");
@@ -333,32 +333,35 @@ async fn sub_groups_come_and_go() {
         let removed = json!({"eventId": "ev-g2", "eventType": "GroupRemoved", "objectId": GROUP,
             "objectType": "Group", "data": {"groupId": "sub-1"}});
         store.store(&incoming(&removed)).await.unwrap();
-        let groups = rows(&sink, "SELECT * FROM groups").await;
+        let groups = projected(&sink, "SELECT * FROM groups").await;
         assert!(groups[0]["removed_at"].is_i64(), "{}", db.kind);
         assert_eq!(groups[0]["group_name"], "North beat", "kept");
     }
 }
 
 #[tokio::test]
-async fn unknown_types_stay_in_events_only() {
+async fn unknown_types_are_logged_and_indexed_only() {
     for db in databases().await {
         let sink = db.connect().await;
         let store = sink.event_store();
         let sticker = json!({"eventId": "ev-s", "eventType": "StickerSent", "objectId": GROUP,
             "objectType": "Group", "data": {"stickerId": 7}});
         assert_eq!(store.store(&incoming(&sticker)).await.unwrap(), Stored::New);
+        sink.project().await.unwrap();
         let counts = sink.counts().await.unwrap();
         for (table, n) in &counts.0 {
-            let expected = u64::from(table.name() == "events");
+            let expected = u64::from(matches!(table.name(), "events" | "event_index"));
             assert_eq!(*n, expected, "{}: {table}", db.kind);
         }
-        let events = rows(&sink, "SELECT * FROM events").await;
+        let events = projected(&sink, "SELECT * FROM events").await;
         assert_eq!(events[0]["event_type"], "StickerSent");
-        assert_eq!(events[0]["group_id"], GROUP);
-        assert_eq!(events[0]["object_type"], "Group");
         let payload: Value = serde_json::from_str(events[0]["payload"].as_str().unwrap()).unwrap();
         assert_eq!(payload, sticker, "kept as received");
-        assert_eq!(events[0]["attempts"], 0);
-        assert_eq!(events[0]["due_at"], events[0]["received_at"]);
+        let index = projected(&sink, "SELECT * FROM event_index").await;
+        assert_eq!(index[0]["event_id"], "ev-s");
+        assert_eq!(index[0]["group_id"], GROUP);
+        assert_eq!(index[0]["object_type"], "Group");
+        assert_eq!(index[0]["position"], events[0]["position"]);
+        assert_eq!(index[0]["received_at"], events[0]["received_at"]);
     }
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use kaizala_sink::Sink;
 use kaizala_webhook::store::{EventQueue, EventStore, IncomingEvent, QuarantinedBody, Stored};
 use serde_json::{Value, json};
-use support::{TestDb, databases, incoming, incoming_at, rows, scalar};
+use support::{TestDb, databases, incoming, incoming_at, projected, rows, scalar};
 
 fn message(id: &str) -> IncomingEvent {
     incoming(
@@ -54,17 +54,19 @@ async fn fifty_concurrent_copies_are_stored_once() {
         let new = outcomes.iter().filter(|s| **s == Stored::New).count();
         assert_eq!(new, 1, "{}: {outcomes:?}", db.kind);
         assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM events").await, 1);
+        sink.project().await.unwrap();
         assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM messages").await, 1);
         // Later copies too.
         assert_eq!(store.store(&event).await.unwrap(), Stored::Duplicate);
     }
 }
 
-/// The receiver reads only an event's head before the store; a payload
-/// that does not fit its type's model is the store's to keep, in
-/// quarantine, without failing the events batched with it.
+/// The receiver reads only an event's head before the store, and the
+/// store only appends: a payload that does not fit its type's model is
+/// logged like any event, and the projector records it as a projection
+/// error with the JSON path at fault, without holding up the others.
 #[tokio::test]
-async fn an_event_whose_payload_does_not_decode_is_quarantined() {
+async fn an_event_whose_payload_does_not_fit_is_logged_and_reported() {
     for db in databases().await {
         let sink = db.connect().await;
         let store = sink.event_store();
@@ -75,19 +77,22 @@ async fn an_event_whose_payload_does_not_decode_is_quarantined() {
             .store_batch(&[message("ok-1"), misfit.clone(), message("ok-2")])
             .await
             .unwrap();
-        assert_eq!(
-            stored,
-            [Stored::New, Stored::Quarantined, Stored::New],
-            "{}",
-            db.kind
-        );
-        assert_eq!(store.store(&misfit).await.unwrap(), Stored::Quarantined);
-        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM events").await, 2);
-        let kept = rows(&sink, "SELECT reason_code, reason FROM quarantine").await;
-        assert_eq!(kept.len(), 2, "{}: {kept:?}", db.kind);
-        assert_eq!(kept[0]["reason_code"], "not_an_event");
-        let reason = kept[0]["reason"].as_str().unwrap();
-        assert!(reason.contains("data.text"), "{reason}");
+        assert_eq!(stored, [Stored::New; 3], "{}", db.kind);
+        assert_eq!(store.store(&misfit).await.unwrap(), Stored::Duplicate);
+        let projected = sink.project().await.unwrap();
+        assert_eq!((projected.entries, projected.errors), (3, 1), "{}", db.kind);
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM events").await, 3);
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM messages").await, 2);
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM quarantine").await, 0);
+        let errors = rows(&sink, "SELECT * FROM projection_errors").await;
+        assert_eq!(errors.len(), 1, "{}: {errors:?}", db.kind);
+        assert_eq!(errors[0]["log"], "events");
+        assert_eq!(errors[0]["entry_id"], "misfit");
+        assert_eq!(errors[0]["path"], "data.text");
+        let status = sink.status().await.unwrap();
+        assert_eq!(status.projection_errors, 1);
+        assert_eq!(status.lag_entries, 0);
+        assert!(status.to_string().contains("data.text"), "{status}");
     }
 }
 
@@ -143,6 +148,7 @@ async fn concurrent_stores_share_transactions() {
             stats.batches
         );
         assert!(stats.largest_batch > 1);
+        sink.project().await.unwrap();
         assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM messages").await, 500);
     }
 }
@@ -234,7 +240,7 @@ async fn text_with_nul_characters_is_stored() {
             "{}",
             db.kind
         );
-        let text = rows(&sink, "SELECT text FROM messages").await;
+        let text = projected(&sink, "SELECT text FROM messages").await;
         assert_eq!(text[0]["text"], "a\u{fffd}b");
         let payload = rows(&sink, "SELECT payload FROM events").await;
         assert!(
@@ -285,6 +291,9 @@ async fn two_processes_on_one_database_store_each_event_once() {
         assert_eq!(new.len(), 200);
         assert!(new.values().all(|n| *n == 1), "{}: {new:?}", db.kind);
         assert_eq!(scalar(&one, "SELECT COUNT(*) FROM events").await, 200);
+        let (p1, p2) = tokio::join!(one.project(), two.project());
+        let (p1, p2) = (p1.unwrap(), p2.unwrap());
+        assert_eq!(p1.entries + p2.entries, 200, "{}: {p1:?} {p2:?}", db.kind);
         assert_eq!(scalar(&two, "SELECT COUNT(*) FROM messages").await, 200);
     }
 }
@@ -302,13 +311,13 @@ async fn an_update_with_the_same_answers_is_still_an_update() {
         store.store(&incoming(&original)).await.unwrap();
         let update = response("e2", "r1", true, &answers);
         assert_eq!(store.store(&incoming(&update)).await.unwrap(), Stored::New);
-        let responses = rows(&sink, "SELECT is_update FROM responses").await;
+        let responses = projected(&sink, "SELECT is_update FROM responses").await;
         assert_eq!(responses.len(), 1, "{}", db.kind);
         assert_eq!(responses[0]["is_update"], 1, "{}", db.kind);
         // The original arriving late (a retry) does not undo it.
         let late = response("e3", "r1", false, &answers);
         store.store(&incoming(&late)).await.unwrap();
-        let responses = rows(&sink, "SELECT is_update FROM responses").await;
+        let responses = projected(&sink, "SELECT is_update FROM responses").await;
         assert_eq!(responses[0]["is_update"], 1, "{}", db.kind);
     }
 }
@@ -330,7 +339,7 @@ async fn updated_responses_replace_their_answers() {
             ],
         );
         store.store(&incoming_at(&original, t0)).await.unwrap();
-        let first = rows(&sink, "SELECT * FROM responses").await;
+        let first = projected(&sink, "SELECT * FROM responses").await;
         assert_eq!(first[0]["is_update"], 0);
         assert_eq!(first[0]["updated_at"], Value::Null);
 
@@ -348,7 +357,7 @@ async fn updated_responses_replace_their_answers() {
             store.store(&incoming_at(&update, t1)).await.unwrap(),
             Stored::New
         );
-        let responses = rows(&sink, "SELECT * FROM responses").await;
+        let responses = projected(&sink, "SELECT * FROM responses").await;
         assert_eq!(responses.len(), 1, "{}", db.kind);
         assert_eq!(responses[0]["is_update"], 1);
         assert_eq!(
@@ -359,7 +368,7 @@ async fn updated_responses_replace_their_answers() {
             responses[0]["updated_at"],
             Value::from(kaizala_sink_millis(t1))
         );
-        let answers = rows(
+        let answers = projected(
             &sink,
             "SELECT question_index, text_value FROM answers ORDER BY question_index",
         )
@@ -380,7 +389,7 @@ async fn updated_responses_replace_their_answers() {
             &[("Stock", "SingleOption", json!(["Low"]))],
         );
         store.store(&incoming(&late)).await.unwrap();
-        let answers = rows(
+        let answers = projected(
             &sink,
             "SELECT text_value FROM answers ORDER BY question_index",
         )
@@ -405,7 +414,7 @@ async fn updated_responses_replace_their_answers() {
             )),
         ];
         store.store_batch(&batch).await.unwrap();
-        let answer = rows(
+        let answer = projected(
             &sink,
             "SELECT text_value FROM answers WHERE response_id = 'r2'",
         )
@@ -461,6 +470,8 @@ async fn the_handler_queue() {
                 .await
                 .unwrap();
         }
+        // Nothing enters the queue until a handler asks.
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM handler_queue").await, 0);
         assert_eq!(store.next_retry().await.unwrap(), Some(t0));
         assert!(
             store
@@ -496,6 +507,10 @@ async fn the_handler_queue() {
             .unwrap();
         assert!(store.due(now, 10).await.unwrap().is_empty());
         assert_eq!(store.next_retry().await.unwrap(), Some(retry_at));
+        let row = rows(&sink, "SELECT * FROM handler_queue WHERE event_id = 'q2'").await;
+        assert_eq!(row[0]["attempts"], 1, "{}", db.kind);
+        assert_eq!(row[0]["last_error"], "timeout");
+        assert_eq!(row[0]["due_at"], Value::from(kaizala_sink_millis(retry_at)));
         let due = store.due(retry_at, 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!((due[0].event_id.as_str(), due[0].attempts), ("q2", 1));
@@ -526,11 +541,14 @@ async fn the_handler_queue() {
         assert_eq!(store.next_retry().await.unwrap(), None);
 
         assert!(store.handled("nope").await.is_err());
-        let row = rows(&sink, "SELECT * FROM events WHERE event_id = 'q2'").await;
-        assert_eq!(row[0]["attempts"], 1);
-        assert_eq!(row[0]["last_error"], "timeout");
-        assert!(row[0]["handled_at"].is_i64());
-        assert_eq!(row[0]["due_at"], Value::Null);
+        // Handled events leave the queue; the log keeps them.
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM handler_queue").await, 0);
+        assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM events").await, 3);
+        // Events logged later join the queue when a handler next asks.
+        store.store(&message("q4")).await.unwrap();
+        let due = store.due(SystemTime::now(), 10).await.unwrap();
+        assert_eq!(due.len(), 1, "{}", db.kind);
+        assert_eq!(due[0].event_id, "q4");
     }
 }
 
@@ -584,7 +602,9 @@ async fn connecting_explains_what_is_wrong() {
     let memory = Sink::connect("sqlite::memory:").await.unwrap();
     let store = memory.event_store();
     store.store(&message("m")).await.unwrap();
-    assert_eq!(memory.counts().await.unwrap().0.values().sum::<u64>(), 2);
+    memory.project().await.unwrap();
+    // events, event_index, messages.
+    assert_eq!(memory.counts().await.unwrap().0.values().sum::<u64>(), 3);
 }
 
 #[tokio::test]

@@ -106,6 +106,8 @@ pub async fn run(args: DemoArgs) -> CliResult {
         .path("/kaizala/events");
     let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let receiver = Server::new(config, sink.event_store()).serve(listener);
+    // The typed tables follow the event log, as under `kaizala ingest`.
+    let projector = sink.projector().spawn();
     eprintln!(
         "emulator at {}, receiver at {}, database {}",
         emulator.base_url(),
@@ -174,8 +176,9 @@ pub async fn run(args: DemoArgs) -> CliResult {
         expected += produced(&summary);
     }
 
-    // Every event the platform sends is stored exactly once.
+    // Every event the platform sends is stored exactly once, and projected.
     wait_for_events(&sink, expected, Duration::from_secs(args.timeout)).await?;
+    sink.project().await?;
     let summary = sink.summary().await?;
     let counts = sink.counts().await?;
     let questions_per_response = survey().questions.len() as u64 + 1; // + the hidden ResponseTime
@@ -213,6 +216,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
         dashboard.shutdown().await;
     }
     receiver.shutdown().await;
+    projector.shutdown().await;
     emulator.shutdown().await;
     sink.close().await;
     Ok(())

@@ -1,4 +1,5 @@
-//! `kaizala ingest`: the webhook receiver into SQL.
+//! `kaizala ingest`: the webhook receiver into the event log, and the
+//! projector into the typed tables.
 
 use kaizala_sink::Sink;
 use kaizala_webhook::{ReceiverConfig, Server};
@@ -6,7 +7,8 @@ use kaizala_webhook::{ReceiverConfig, Server};
 use super::{IngestArgs, bind, interrupted};
 use crate::error::{CliError, CliResult};
 
-/// Receives callbacks until Ctrl-C; every acknowledged event is committed.
+/// Receives callbacks until Ctrl-C; every acknowledged event is committed
+/// to the event log, and projected in the background.
 pub async fn run(args: IngestArgs) -> CliResult {
     let sink = Sink::connect(&args.db.db).await?;
     let mut config = ReceiverConfig::new()
@@ -25,15 +27,29 @@ pub async fn run(args: IngestArgs) -> CliResult {
     }
     let listener = bind(args.listen).await?;
     let receiver = Server::new(config, sink.event_store()).serve(listener);
+    let projector = (!args.no_project).then(|| sink.projector().spawn());
     eprintln!(
-        "receiving Kaizala webhook events at {} into {}; Ctrl-C stops",
+        "receiving Kaizala webhook events at {} into {}{}; Ctrl-C stops",
         receiver.url(),
-        sink.database()
+        sink.database(),
+        if projector.is_some() {
+            ", projecting them in the background"
+        } else {
+            " (not projecting: --no-project)"
+        }
     );
     interrupted().await;
     eprintln!("stopping: finishing requests in flight…");
     let metrics = receiver.metrics().snapshot();
     receiver.shutdown().await;
+    if let Some(projector) = projector {
+        let stats = projector.stats();
+        projector.shutdown().await;
+        eprintln!(
+            "projected {} log entries in {} batches ({} projection errors)",
+            stats.entries, stats.batches, stats.errors
+        );
+    }
     sink.close().await;
     eprintln!(
         "{} received, {} stored, {} duplicates, {} quarantined, {} refused",

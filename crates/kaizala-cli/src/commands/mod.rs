@@ -5,6 +5,9 @@ mod demo;
 mod emulator;
 mod export;
 mod ingest;
+mod project;
+mod rebuild;
+mod status;
 mod sync;
 mod token;
 mod webhook;
@@ -25,11 +28,21 @@ pub enum Command {
     /// receiver into SQLite, a survey answered by simulated users, a summary
     /// of what was stored, then the dashboard.
     Demo(demo::DemoArgs),
-    /// Receive webhook events into a database.
+    /// Receive webhook events into a database: append each to the event
+    /// log, acknowledge, and project the typed tables in the background.
     Ingest(IngestArgs),
     /// Pull groups, members, actions, responses and reactions through the
-    /// API into a database.
+    /// API into a database's pull log, and project them.
     Sync(SyncArgs),
+    /// Project the logs into the typed tables: catch up, then follow new
+    /// entries until Ctrl-C (or stop once caught up, with --once).
+    Project(ProjectArgs),
+    /// Re-derive typed tables from the logs, beside the live ones, and swap
+    /// them in at once.
+    Rebuild(RebuildArgs),
+    /// Show the logs, the projection's watermark and lag, its errors and
+    /// the schema version.
+    Status(StatusArgs),
     /// Write a table or view as CSV or JSON.
     Export(ExportArgs),
     /// Serve the dashboard page for a database.
@@ -77,6 +90,43 @@ pub struct IngestArgs {
     /// Largest accepted body, in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     pub body_limit: usize,
+    /// Only append to the event log; leave the typed tables to a
+    /// `kaizala project` running elsewhere.
+    #[arg(long)]
+    pub no_project: bool,
+}
+
+/// `kaizala project`.
+#[derive(Debug, Args)]
+pub struct ProjectArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Stop once caught up with the log instead of following it.
+    #[arg(long)]
+    pub once: bool,
+    /// Log entries per batch.
+    #[arg(long, default_value_t = kaizala_sink::project::DEFAULT_BATCH, value_name = "ENTRIES")]
+    pub batch: usize,
+}
+
+/// `kaizala rebuild`.
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only this table (repeat the flag); every projected table by default.
+    #[arg(long = "table", value_name = "TABLE")]
+    pub tables: Vec<String>,
+}
+
+/// `kaizala status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `kaizala sync`.
@@ -96,9 +146,10 @@ pub struct SyncArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The table or view (events, quarantine, groups, members, member_changes,
-    /// messages, attachments, actions, responses, answers, reactions,
-    /// responses_per_day, answer_distribution).
+    /// The table or view (events, pull_log, quarantine, event_index, groups,
+    /// members, member_changes, messages, attachments, actions, responses,
+    /// answers, reactions, projection_errors, sync_state, responses_per_day,
+    /// answer_distribution).
     #[arg(long)]
     pub table: String,
     /// `csv` or `json`.
@@ -125,6 +176,9 @@ pub async fn run(command: Command) -> CliResult {
         Command::Demo(args) => demo::run(args).await,
         Command::Ingest(args) => ingest::run(args).await,
         Command::Sync(args) => sync::run(args).await,
+        Command::Project(args) => project::run(args).await,
+        Command::Rebuild(args) => rebuild::run(args).await,
+        Command::Status(args) => status::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Emulator(args) => emulator::run(args).await,

@@ -321,6 +321,35 @@ impl Summary {
     }
 }
 
+/// How many log entries `kaizala ingest` says its projector projected
+/// (`projected N log entries in M batches …`), from its standard error.
+pub fn projected(stderr: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("projected ") && l.contains(" log entries in "))
+        .unwrap_or_else(|| panic!("no projector line in:\n{stderr}"));
+    line.split(' ').nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits (up to `timeout`) until the projection has caught up with the log.
+pub async fn caught_up(sink: &Sink, timeout: Duration) -> kaizala_sink::Status {
+    wait_for(
+        "the projection to catch up",
+        timeout,
+        Duration::from_millis(50),
+        || async {
+            let status = sink.status().await.map_err(|e| e.to_string())?;
+            if status.is_caught_up() {
+                Ok(status)
+            } else {
+                Err(format!("{status}"))
+            }
+        },
+    )
+    .await
+}
+
 pub type Http = HttpClient<HttpConnector, Full<Bytes>>;
 
 /// A keep-alive HTTP/1.1 client.

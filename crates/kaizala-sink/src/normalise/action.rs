@@ -7,6 +7,7 @@ use kaizala_types::event::{ActionEventData, AnnouncementData, EventType, JobCrea
 use serde_json::Value;
 
 use super::{Envelope, json};
+use crate::write::Arg;
 
 /// What `action_type` says for instances of a custom action package.
 pub(crate) const CUSTOM: &str = "Custom";
@@ -20,6 +21,8 @@ pub(crate) struct ActionRow {
     pub action_type: Option<String>,
     pub package_id: Option<String>,
     pub reference_id: Option<String>,
+    /// The event that announced it.
+    pub event_id: Option<String>,
     pub title: Option<String>,
     pub text: Option<String>,
     pub creator_id: Option<String>,
@@ -34,8 +37,45 @@ pub(crate) struct ActionRow {
     pub seen_at: i64,
 }
 
+impl ActionRow {
+    /// The values of `actions`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.action_id.into(),
+            self.group_id.into(),
+            self.action_type.into(),
+            self.package_id.into(),
+            self.reference_id.into(),
+            self.event_id.into(),
+            self.title.into(),
+            self.text.into(),
+            self.creator_id.into(),
+            self.creator_phone.into(),
+            self.creator_name.into(),
+            self.created_at.into(),
+            self.expires_at.into(),
+            self.is_anonymous.into(),
+            self.response_count.into(),
+            self.questions.into(),
+            self.body.into(),
+            self.seen_at.into(),
+            self.seen_at.into(),
+        ]
+    }
+
+    /// Whether it is an announcement (matched between push and pull, see
+    /// [`crate::write`]).
+    pub fn is_announcement(&self) -> bool {
+        self.action_type.as_deref() == Some(ANNOUNCEMENT)
+    }
+}
+
+/// What `action_type` says for announcements.
+pub(crate) const ANNOUNCEMENT: &str = "Announcement";
+
 fn creator(envelope: &Envelope<'_>) -> ActionRow {
     ActionRow {
+        event_id: Some(envelope.event_id.to_owned()),
         group_id: envelope.group_id.clone(),
         creator_id: envelope.sender_id(),
         creator_phone: envelope.event.from_user.clone(),
@@ -57,7 +97,7 @@ pub(crate) fn from_announcement(
         .unwrap_or_else(|| envelope.event_id.to_owned());
     ActionRow {
         action_id,
-        action_type: Some("Announcement".to_owned()),
+        action_type: Some(ANNOUNCEMENT.to_owned()),
         title: data.and_then(|d| d.title.clone()),
         text: data.and_then(|d| d.text.clone()),
         body: data.map(json),

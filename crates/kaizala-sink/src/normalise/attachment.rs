@@ -3,6 +3,7 @@
 use kaizala_types::event::AttachmentData;
 
 use super::Envelope;
+use crate::write::Arg;
 
 /// A row of `attachments`, keyed by (event id, position of the file).
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +18,24 @@ pub(crate) struct AttachmentRow {
     pub media_url: Option<String>,
     pub file_name: Option<String>,
     pub sent_at: i64,
+}
+
+impl AttachmentRow {
+    /// The values of `attachments`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.event_id.into(),
+            self.item_index.into(),
+            self.group_id.into(),
+            self.sender_id.into(),
+            self.sender_name.into(),
+            self.action_type.into(),
+            self.caption.into(),
+            self.media_url.into(),
+            self.file_name.into(),
+            self.sent_at.into(),
+        ]
+    }
 }
 
 /// One row per file; one row without a file when the event lists none (so

@@ -4,6 +4,7 @@ use kaizala_types::event::{EventType, GroupEventData};
 use kaizala_types::groups::{GroupInfo, SubGroup};
 
 use super::Envelope;
+use crate::write::Arg;
 
 /// A row of `groups`. `None` columns leave what is stored as it is.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,25 @@ pub(crate) struct GroupRow {
     /// unchanged.
     pub removed_at: Option<Option<i64>>,
     pub seen_at: i64,
+}
+
+impl GroupRow {
+    /// The values of `groups`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.group_id.into(),
+            self.group_name.into(),
+            self.group_type.into(),
+            self.image_url.into(),
+            self.parent_group_id.into(),
+            self.welcome_message.into(),
+            self.member_count.into(),
+            self.user_count.into(),
+            self.removed_at.flatten().into(),
+            self.seen_at.into(),
+            self.seen_at.into(),
+        ]
+    }
 }
 
 /// The group added to (or removed from) the watched group's hierarchy;

@@ -6,6 +6,7 @@ use kaizala_types::members::Member;
 use kaizala_types::subscribers::Subscriber;
 
 use super::{Envelope, Rows};
+use crate::write::Arg;
 
 /// The role written for subscribers of a managed public group.
 pub(crate) const SUBSCRIBER: &str = "Subscriber";
@@ -38,24 +39,74 @@ pub(crate) struct MemberRow {
     pub is_provisioned: Option<bool>,
     pub profile_pic: Option<String>,
     pub joined_at: Option<i64>,
+    /// When a sync last listed them (`None` from events).
+    pub listed_at: Option<i64>,
     pub seen_at: i64,
 }
 
-/// A change to `members`.
+impl MemberRow {
+    /// The values of `members`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.group_id.into(),
+            self.member_id.into(),
+            self.phone.into(),
+            self.name.into(),
+            self.role.into(),
+            self.is_provisioned.into(),
+            self.profile_pic.into(),
+            self.joined_at.into(),
+            self.listed_at.into(),
+            self.seen_at.into(),
+        ]
+    }
+}
+
+impl MemberChangeRow {
+    /// The values of `member_changes`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.event_id.into(),
+            self.group_id.into(),
+            self.member_id.into(),
+            self.phone.into(),
+            self.name.into(),
+            self.role.into(),
+            self.change_type.into(),
+            self.by_user_id.into(),
+            self.by_user_name.into(),
+            self.changed_at.into(),
+        ]
+    }
+}
+
+/// A change to `members`, applied in log order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum MemberOp {
     Upsert(MemberRow),
-    Remove { group_id: String, member_id: String },
+    Remove {
+        group_id: String,
+        member_id: String,
+    },
+    /// A sync finished listing a group's members (or its subscribers):
+    /// those of that kind it did not list since `since` are gone.
+    ListingDone {
+        group_id: String,
+        subscribers: bool,
+        since: i64,
+    },
 }
 
 impl MemberOp {
-    pub fn key(&self) -> (&str, &str) {
+    /// The row it changes; `None` for a whole group's listing.
+    pub fn key(&self) -> Option<(&str, &str)> {
         match self {
-            MemberOp::Upsert(row) => (&row.group_id, &row.member_id),
+            MemberOp::Upsert(row) => Some((&row.group_id, &row.member_id)),
             MemberOp::Remove {
                 group_id,
                 member_id,
-            } => (group_id, member_id),
+            } => Some((group_id, member_id)),
+            MemberOp::ListingDone { .. } => None,
         }
     }
 }
@@ -91,6 +142,7 @@ pub(crate) fn from_event(envelope: &Envelope<'_>, data: Option<&MemberEventData>
                 is_provisioned: None,
                 profile_pic: data.and_then(|d| d.member_profile_pic.clone()),
                 joined_at: Some(envelope.received_at),
+                listed_at: None,
                 seen_at: envelope.received_at,
             })
         } else {
@@ -114,6 +166,7 @@ pub(crate) fn from_member(group_id: &str, member: &Member, seen_at: i64) -> Memb
         is_provisioned: member.is_provisioned.map(|f| f.get()),
         profile_pic: member.profile_pic.clone(),
         joined_at: None,
+        listed_at: Some(seen_at),
         seen_at,
     }
 }
@@ -135,6 +188,7 @@ pub(crate) fn from_subscriber(group_id: &str, sub: &Subscriber, seen_at: i64) ->
         is_provisioned: sub.is_provisioned.map(|f| f.get()),
         profile_pic: sub.profile_pic.clone().filter(|p| !p.is_empty()),
         joined_at: None,
+        listed_at: Some(seen_at),
         seen_at,
     })
 }

@@ -3,6 +3,7 @@
 use kaizala_types::event::TextMessageData;
 
 use super::Envelope;
+use crate::write::Arg;
 
 /// A row of `messages`, keyed by the event's id (the platform gives a
 /// message no other id in its event).
@@ -15,6 +16,21 @@ pub(crate) struct MessageRow {
     pub sender_name: Option<String>,
     pub text: Option<String>,
     pub sent_at: i64,
+}
+
+impl MessageRow {
+    /// The values of `messages`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.event_id.into(),
+            self.group_id.into(),
+            self.sender_id.into(),
+            self.sender_phone.into(),
+            self.sender_name.into(),
+            self.text.into(),
+            self.sent_at.into(),
+        ]
+    }
 }
 
 pub(crate) fn from_event(envelope: &Envelope<'_>, data: Option<&TextMessageData>) -> MessageRow {

@@ -1,12 +1,13 @@
-//! From events (and pulled API answers) to rows of the typed tables.
+//! From log entries to rows of the typed tables.
 //!
-//! One file per event family; each turns an event into rows, and the pull
-//! sync builds its rows with the same functions where the data is the same
-//! (a response is a response, pushed or pulled), so both paths write the
-//! same keys and the same values:
+//! One file per event family; each turns an event into rows, and the
+//! documents a sync pulled ([`pulled`]) become rows through the same
+//! functions where the data is the same (a response is a response, pushed
+//! or pulled), so both paths give the same keys and the same values:
 //!
 //! | event types | rows |
 //! |---|---|
+//! | every event | [`event_index`]: `event_index` |
 //! | `TextMessageCreated` | [`message`]: `messages` |
 //! | `AttachmentCreated` | [`attachment`]: `attachments` (one per file) |
 //! | `Announcement`, `JobCreated`, `ActionCreated`, `SurveyCreated`, `PollCreated`, `LetsMeetCreated` | [`action`]: `actions` |
@@ -14,23 +15,30 @@
 //! | `MemberAdded`, `MemberRemoved` | [`member`]: `member_changes` + `members` |
 //! | `GroupAdded`, `GroupRemoved` | [`group`]: `groups` |
 //!
-//! Other event types are kept in `events` only.
+//! Other event types are indexed only. Nothing here reads a clock: a row's
+//! times come from its log entry, so projecting the same entries again
+//! gives the same rows.
 
 pub(crate) mod action;
 pub(crate) mod attachment;
+pub(crate) mod event_index;
 pub(crate) mod group;
+pub(crate) mod legacy;
 pub(crate) mod member;
 pub(crate) mod message;
+pub(crate) mod pulled;
+pub(crate) mod reaction;
 pub(crate) mod response;
 
 use kaizala_types::event::{Event, EventData, EventType, ObjectType};
 
-use crate::db::millis;
-use crate::typed::TypedEvent;
+use crate::write::Arg;
 
-/// Rows to write, by table. [`crate::write::apply`] writes them.
+/// Rows to write, by table, in log order within each. [`crate::write::apply`]
+/// writes them.
 #[derive(Debug, Default)]
 pub(crate) struct Rows {
+    pub event_index: Vec<event_index::EventIndexRow>,
     pub groups: Vec<group::GroupRow>,
     pub actions: Vec<action::ActionRow>,
     pub responses: Vec<response::ResponseRow>,
@@ -38,18 +46,55 @@ pub(crate) struct Rows {
     pub attachments: Vec<attachment::AttachmentRow>,
     pub member_changes: Vec<member::MemberChangeRow>,
     pub members: Vec<member::MemberOp>,
+    pub reactions: Vec<reaction::ReactionRow>,
+    pub errors: Vec<ErrorRow>,
 }
 
 impl Rows {
-    /// Whether there is nothing to write.
-    pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
-            && self.actions.is_empty()
-            && self.responses.is_empty()
-            && self.messages.is_empty()
-            && self.attachments.is_empty()
-            && self.member_changes.is_empty()
-            && self.members.is_empty()
+    /// Adds `other`'s rows after these.
+    pub fn append(&mut self, mut other: Rows) {
+        self.event_index.append(&mut other.event_index);
+        self.groups.append(&mut other.groups);
+        self.actions.append(&mut other.actions);
+        self.responses.append(&mut other.responses);
+        self.messages.append(&mut other.messages);
+        self.attachments.append(&mut other.attachments);
+        self.member_changes.append(&mut other.member_changes);
+        self.members.append(&mut other.members);
+        self.reactions.append(&mut other.reactions);
+        self.errors.append(&mut other.errors);
+    }
+}
+
+/// A row of `projection_errors`: a log entry the projector could not map.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ErrorRow {
+    pub position: i64,
+    /// `events` or `pull_log`.
+    pub log: &'static str,
+    /// The event's id, or the pulled document's operation.
+    pub entry_id: String,
+    /// The event type, or the operation.
+    pub entry_type: String,
+    /// The JSON path at fault, when known.
+    pub path: Option<String>,
+    pub message: String,
+    /// When the entry was logged (epoch ms).
+    pub logged_at: i64,
+}
+
+impl ErrorRow {
+    /// The values of `projection_errors`' columns, in order.
+    pub fn args(self) -> Vec<Arg> {
+        vec![
+            self.position.into(),
+            self.log.into(),
+            self.entry_id.into(),
+            self.entry_type.into(),
+            self.path.into(),
+            self.message.into(),
+            self.logged_at.into(),
+        ]
     }
 }
 
@@ -65,12 +110,12 @@ pub(crate) struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    pub fn new(incoming: &'a TypedEvent) -> Self {
+    pub fn new(event: &'a Event, received_at: i64) -> Self {
         Envelope {
-            event: &incoming.event,
-            event_id: incoming.event_id(),
-            group_id: event_group(&incoming.event),
-            received_at: millis(incoming.received_at),
+            event,
+            event_id: event.event_id(),
+            group_id: event_group(event),
+            received_at,
         }
     }
 
@@ -104,10 +149,12 @@ pub(crate) fn event_group(event: &Event) -> Option<String> {
         })
 }
 
-/// Adds the rows `incoming` normalises into (none for unknown types).
-pub(crate) fn event_rows(incoming: &TypedEvent, rows: &mut Rows) {
-    let envelope = Envelope::new(incoming);
-    let event = &incoming.event;
+/// Adds the rows an event at `position`, received at `received_at` (epoch
+/// ms), normalises into.
+pub(crate) fn event_rows(event: &Event, position: i64, received_at: i64, rows: &mut Rows) {
+    let envelope = Envelope::new(event, received_at);
+    rows.event_index
+        .push(event_index::from_event(&envelope, position));
     use EventType as T;
     match event.event_type() {
         T::TextMessageCreated => {

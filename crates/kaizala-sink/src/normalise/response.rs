@@ -7,6 +7,7 @@ use kaizala_types::actions::{Answer, QuestionAnswer, QuestionType};
 use kaizala_types::event::ActionEventData;
 
 use super::json;
+use crate::write::Arg;
 
 /// The hidden question the Kaizala app adds to responses: when the
 /// responder submitted (epoch ms).
@@ -57,6 +58,46 @@ impl ResponseRow {
     /// sink first saw it.
     pub fn responded_at(&self) -> i64 {
         self.version_at.unwrap_or(self.seen_at)
+    }
+
+    /// The values of `responses`' columns, in order (`updated_at` is set
+    /// when a later version replaces it).
+    pub fn args(&self) -> Vec<Arg> {
+        vec![
+            (&self.response_id).into(),
+            (&self.action_id).into(),
+            (&self.group_id).into(),
+            (&self.package_id).into(),
+            (&self.responder_id).into(),
+            (&self.responder_phone).into(),
+            (&self.responder_name).into(),
+            self.is_anonymous.into(),
+            self.is_completed.into(),
+            self.is_update.into(),
+            self.responded_at().into(),
+            self.version_at.into(),
+            self.seen_at.into(),
+            None::<i64>.into(),
+            (&self.fingerprint).into(),
+            (&self.details).into(),
+        ]
+    }
+
+    /// The values of `answers`' columns, one row per answer.
+    pub fn answer_args(&self) -> impl Iterator<Item = Vec<Arg>> + '_ {
+        self.answers.iter().map(move |a| {
+            vec![
+                (&self.response_id).into(),
+                a.question_index.into(),
+                (&self.action_id).into(),
+                (&a.title).into(),
+                (&a.question_type).into(),
+                a.is_invisible.into(),
+                (&a.text_value).into(),
+                a.number_value.into(),
+                (&a.json_value).into(),
+            ]
+        })
     }
 }
 

@@ -1,15 +1,15 @@
 //! Actions: listed by type (and by custom package id, for the packages
-//! events have shown), incrementally from the stored `fromDate` cursor.
+//! events or earlier syncs have shown), incrementally from the stored
+//! `fromDate` cursor.
 
 use futures_util::TryStreamExt;
 use kaizala_types::GroupId;
-use kaizala_types::actions::ActionType;
+use kaizala_types::actions::{ActionSummary, ActionType};
 use sqlx::Row;
 
-use super::{Run, SyncPhase, SyncProgress, api_error, state};
-use crate::db::now_millis;
+use super::{Cursor, Run, SyncPhase, SyncProgress, api_error, state};
 use crate::error::SinkError;
-use crate::normalise::{Rows, action};
+use crate::normalise::pulled::Document;
 use crate::write::query;
 
 /// The built-in action types listed (media posts are not: they take no
@@ -22,7 +22,7 @@ const LISTED: [ActionType; 5] = [
     ActionType::Announcement,
 ];
 
-/// Rows written per transaction while listing.
+/// Actions per pull-log document.
 const PAGE: usize = 100;
 
 pub(crate) async fn sync_actions<F: FnMut(&SyncProgress)>(
@@ -59,20 +59,25 @@ pub(crate) async fn sync_actions<F: FnMut(&SyncProgress)>(
                 .actions()
                 .list_since(action_type.clone(), cursor)
         );
-        let mut rows = Rows::default();
+        let mut page: Vec<ActionSummary> = Vec::new();
+        let document = |page: &[ActionSummary]| {
+            Document::actions(
+                group_id,
+                action_type.as_str(),
+                package.as_deref(),
+                cursor,
+                page,
+            )
+        };
         loop {
             match stream.try_next().await {
                 Ok(Some(summary)) => {
-                    let now = now_millis();
-                    if let Some(row) =
-                        action::from_summary(group_id.as_str(), &summary, package.as_deref(), now)
-                    {
-                        newest = newest.max(row.created_at);
-                        rows.actions.push(row);
-                    }
-                    if rows.actions.len() >= PAGE {
-                        let n = rows.actions.len() as u64;
-                        run.apply(std::mem::take(&mut rows)).await?;
+                    newest = newest.max(summary.sent().map(|t| t.unix_millis()));
+                    page.push(summary);
+                    if page.len() >= PAGE {
+                        let n = page.len() as u64;
+                        run.append(vec![document(&page)], Vec::new()).await?;
+                        page.clear();
                         run.report.actions += n;
                         run.advance(n);
                     }
@@ -91,15 +96,19 @@ pub(crate) async fn sync_actions<F: FnMut(&SyncProgress)>(
                 }
             }
         }
-        let n = rows.actions.len() as u64;
-        run.apply(rows).await?;
+        let n = page.len() as u64;
+        let documents = if page.is_empty() {
+            Vec::new()
+        } else {
+            vec![document(&page)]
+        };
+        let cursors = match newest {
+            Some(at) if Some(at) != cursor => vec![Cursor { key, at }],
+            _ => Vec::new(),
+        };
+        run.append(documents, cursors).await?;
         run.report.actions += n;
         run.advance(n);
-        if let Some(newest) = newest
-            && Some(newest) != cursor
-        {
-            state::set(db, &key, newest).await?;
-        }
     }
     Ok(())
 }

@@ -1,37 +1,37 @@
-//! Members and subscribers: each list replaces what `members` held for the
-//! group (members, or subscribers), keeping what only events knew (when a
+//! Members and subscribers: each listing, then a `listingDone` document,
+//! after which the projector removes the members (or subscribers) of the
+//! group the listing did not name — keeping what only events knew (when a
 //! member joined).
-
-use std::collections::HashSet;
 
 use futures_util::TryStreamExt;
 use kaizala_types::GroupId;
-use sqlx::Row;
 
 use super::{Run, SyncPhase, SyncProgress, api_error};
 use crate::db::now_millis;
 use crate::error::SinkError;
-use crate::normalise::member::{self, MemberRow, SUBSCRIBER};
-use crate::write::{self, query};
+use crate::normalise::pulled::Document;
+
+/// Subscribers per pull-log document (the API's page size).
+const PAGE: usize = 50;
 
 pub(crate) async fn sync_members<F: FnMut(&SyncProgress)>(
     run: &mut Run<'_, F>,
     group_id: &GroupId,
 ) -> Result<(), SinkError> {
     run.phase(SyncPhase::Members, None);
+    let since = now_millis();
     let listed = match run.client.group(group_id.clone()).members().list().await {
         Ok(listed) => listed,
         Err(err) if run.skippable(&format!("members of {group_id}"), &err) => return Ok(()),
         Err(err) => return Err(api_error(format!("listing members of {group_id}"), err)),
     };
-    let now = now_millis();
-    let rows: Vec<MemberRow> = listed
-        .iter()
-        .map(|m| member::from_member(group_id.as_str(), m, now))
-        .collect();
-    let count = rows.len() as u64;
+    let count = listed.len() as u64;
     run.report.members += count;
-    run.report.members_removed += replace(run, group_id.as_str(), rows, false).await?;
+    let documents = vec![
+        Document::members(group_id, &listed),
+        Document::listing_done(group_id, false, since, count),
+    ];
+    run.append(documents, Vec::new()).await?;
     run.advance(count);
     Ok(())
 }
@@ -41,15 +41,19 @@ pub(crate) async fn sync_subscribers<F: FnMut(&SyncProgress)>(
     group_id: &GroupId,
 ) -> Result<(), SinkError> {
     run.phase(SyncPhase::Subscribers, None);
+    let since = now_millis();
     let mut stream = std::pin::pin!(run.client.group(group_id.clone()).subscribers().list());
-    let now = now_millis();
-    let mut rows = Vec::new();
+    let mut pages = Vec::new();
+    let mut page = Vec::new();
+    let mut count = 0u64;
     loop {
         match stream.try_next().await {
             Ok(Some(sub)) => {
-                rows.extend(member::from_subscriber(group_id.as_str(), &sub, now));
-                if rows.len().is_multiple_of(50) {
-                    run.advance(50);
+                page.push(sub);
+                count += 1;
+                if page.len() == PAGE {
+                    pages.push(std::mem::take(&mut page));
+                    run.advance(PAGE as u64);
                 }
             }
             Ok(None) => break,
@@ -61,56 +65,17 @@ pub(crate) async fn sync_subscribers<F: FnMut(&SyncProgress)>(
             }
         }
     }
-    run.report.subscribers += rows.len() as u64;
-    run.report.members_removed += replace(run, group_id.as_str(), rows, true).await?;
-    Ok(())
-}
-
-/// Upserts `rows` and deletes the group's other members (or other
-/// subscribers); returns how many were deleted.
-async fn replace<F: FnMut(&SyncProgress)>(
-    run: &mut Run<'_, F>,
-    group_id: &str,
-    rows: Vec<MemberRow>,
-    subscribers: bool,
-) -> Result<u64, SinkError> {
-    let db = run.db;
-    let listed: HashSet<String> = rows.iter().map(|r| r.member_id.clone()).collect();
-    let mut tx = db
-        .pool
-        .begin_with(db.backend.begin_write())
-        .await
-        .map_err(|e| db.error("starting a sync transaction", e))?;
-    let which = if subscribers { "=" } else { "<>" };
-    let stored = query(
-        &format!(
-            "SELECT member_id FROM members WHERE group_id = $1 \
-             AND COALESCE(role, '') {which} '{SUBSCRIBER}'"
-        ),
-        vec![group_id.into()],
-    )
-    .fetch_all(&mut *tx)
-    .await
-    .map_err(|e| db.error("reading members", e))?;
-    let mut removed = 0;
-    for row in stored {
-        let id: String = row.try_get(0).map_err(|e| db.error("reading members", e))?;
-        if !listed.contains(&id) {
-            query(
-                "DELETE FROM members WHERE group_id = $1 AND member_id = $2",
-                vec![group_id.into(), id.into()],
-            )
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db.error("removing members", e))?;
-            removed += 1;
-        }
+    if !page.is_empty() {
+        pages.push(page);
     }
-    write::upsert_members(&mut tx, rows)
-        .await
-        .map_err(|e| db.error("writing members", e))?;
-    tx.commit()
-        .await
-        .map_err(|e| db.error("committing members", e))?;
-    Ok(removed)
+    run.report.subscribers += count;
+    // The whole listing at once: a listing cut short must not remove those
+    // it had not reached.
+    let mut documents: Vec<Document> = pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| Document::subscribers(group_id, i as u64, page))
+        .collect();
+    documents.push(Document::listing_done(group_id, true, since, count));
+    run.append(documents, Vec::new()).await
 }

@@ -1,15 +1,20 @@
 //! Pull sync: what the webhooks did not (or could not) deliver, read
-//! through the API with [`kaizala_client::Client`] and upserted into the
-//! same tables.
+//! through the API with [`kaizala_client::Client`] into the pull log, and
+//! projected into the same tables as the events.
 //!
-//! Per group: the group itself (and its sub-groups), its members, its
+//! Per group: the group itself and its sub-groups, its members, its
 //! subscribers (managed public groups), its actions (listed incrementally
 //! by `fromDate` from the cursor kept in `sync_state`), each action's
-//! details with its responses (upserted with the keys and rules of the
-//! webhook path: a response pulled after it was pushed changes nothing, a
-//! changed one replaces the stored one and its answers), and its reaction
-//! counts. Every write is an idempotent upsert, so a sync can be repeated
-//! or interrupted at any point.
+//! details with its responses, and its reaction counts. Every document
+//! the API answered goes into `pull_log` with what was asked and when
+//! (a cursor moves in the same transaction as the documents it covers);
+//! the projector derives the rows with the keys and rules of the webhook
+//! path — a response pulled after it was pushed changes nothing, a changed
+//! one replaces the stored one and its answers — so push and pull agree,
+//! and both can be rebuilt. A sync catches the projection up before it
+//! reads the tables (which actions to read in full) and when it ends, so
+//! the tables hold what it pulled when it returns. It can be repeated or
+//! interrupted at any point.
 
 mod actions;
 mod groups;
@@ -22,10 +27,11 @@ use kaizala_client::Client;
 use kaizala_types::GroupId;
 use serde::Serialize;
 
-use crate::db::Db;
+use crate::db::{Db, now_millis};
 use crate::error::SinkError;
-use crate::normalise::Rows;
-use crate::write::{self, Applied};
+use crate::log;
+use crate::normalise::pulled::Document;
+use crate::project::{ProjectionReport, Projector};
 
 /// What to sync.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -98,24 +104,41 @@ pub struct SyncReport {
     pub responses_updated: u64,
     /// Responses already stored as they are.
     pub responses_unchanged: u64,
-    /// Reaction summaries stored.
+    /// Reaction summaries read.
     pub reactions: u64,
+    /// Sub-groups listed.
+    pub sub_groups: u64,
+    /// Documents appended to the pull log.
+    pub documents: u64,
+    /// Whether another process projected what this sync pulled (the
+    /// response and member counts above are then what this one projected
+    /// itself, if anything).
+    pub projected_elsewhere: bool,
     /// Steps skipped because the API refused them (403/404), with why.
     pub skipped: Vec<String>,
 }
 
 impl SyncReport {
-    fn add(&mut self, applied: Applied) {
-        self.responses_new += applied.responses_new;
-        self.responses_updated += applied.responses_updated;
-        self.responses_unchanged += applied.responses_unchanged;
+    fn add(&mut self, projected: &ProjectionReport) {
+        self.responses_new += projected.responses_new;
+        self.responses_updated += projected.responses_updated;
+        self.responses_unchanged += projected.responses_unchanged;
+        self.members_removed += projected.members_removed;
+        self.projected_elsewhere |= projected.projected_elsewhere;
     }
+}
+
+/// A cursor to move with the documents it covers.
+pub(crate) struct Cursor {
+    pub key: String,
+    pub at: i64,
 }
 
 /// A sync in progress: the database, the client, the callback, the tally.
 pub(crate) struct Run<'a, F> {
     pub db: &'a Db,
     pub client: &'a Client,
+    pub projector: &'a Projector,
     pub progress: F,
     pub report: SyncReport,
     pub at: SyncProgress,
@@ -136,24 +159,44 @@ impl<F: FnMut(&SyncProgress)> Run<'_, F> {
         (self.progress)(&self.at);
     }
 
-    /// Writes rows in one transaction.
-    async fn apply(&mut self, rows: Rows) -> Result<Applied, SinkError> {
-        if rows.is_empty() {
-            return Ok(Applied::default());
+    /// Appends documents to the pull log, and moves `cursors`, in one
+    /// transaction.
+    async fn append(
+        &mut self,
+        documents: Vec<Document>,
+        cursors: Vec<Cursor>,
+    ) -> Result<(), SinkError> {
+        if documents.is_empty() && cursors.is_empty() {
+            return Ok(());
         }
         let db = self.db;
+        let n = documents.len() as u64;
+        let now = now_millis();
         let mut tx = db
             .pool
             .begin_with(db.backend.begin_write())
             .await
             .map_err(|e| db.error("starting a sync transaction", e))?;
-        let applied = write::apply(&mut tx, rows)
+        log::append_documents(&mut tx, documents, now)
             .await
-            .map_err(|e| db.error("writing synced rows", e))?;
+            .map_err(|e| db.error("appending to the pull log", e))?;
+        for cursor in cursors {
+            state::set(&mut tx, &cursor.key, cursor.at, now)
+                .await
+                .map_err(|e| db.error("saving a sync cursor", e))?;
+        }
         tx.commit()
             .await
-            .map_err(|e| db.error("committing synced rows", e))?;
-        Ok(applied)
+            .map_err(|e| db.error("committing pulled documents", e))?;
+        self.report.documents += n;
+        Ok(())
+    }
+
+    /// Projects what was logged so far (by this sync and anyone else).
+    async fn project(&mut self) -> Result<(), SinkError> {
+        let projected = self.projector.catch_up().await?;
+        self.report.add(&projected);
+        Ok(())
     }
 
     /// Whether an API error only skips this step (403, 404); records it.
@@ -181,6 +224,7 @@ fn api_error(what: impl Into<String>, source: kaizala_client::Error) -> SinkErro
 
 pub(crate) async fn run<F: FnMut(&SyncProgress) + Send>(
     db: &Db,
+    projector: &Projector,
     client: &Client,
     options: SyncOptions,
     progress: F,
@@ -188,6 +232,7 @@ pub(crate) async fn run<F: FnMut(&SyncProgress) + Send>(
     let mut run = Run {
         db,
         client,
+        projector,
         progress,
         report: SyncReport::default(),
         at: SyncProgress {
@@ -199,20 +244,28 @@ pub(crate) async fn run<F: FnMut(&SyncProgress) + Send>(
             total: None,
         },
     };
+    // What events told of (custom action packages) is in the tables.
+    run.project().await?;
     let targets = groups::sync_groups(&mut run, options.groups.as_deref()).await?;
     run.at.groups_total = targets.len();
     for target in &targets {
         run.at.group_id = Some(target.id.clone());
+        if target.has_sub_groups {
+            groups::sync_sub_groups(&mut run, &target.id).await?;
+        }
         members::sync_members(&mut run, &target.id).await?;
         if target.public {
             members::sync_subscribers(&mut run, &target.id).await?;
         }
         actions::sync_actions(&mut run, &target.id).await?;
+        // The actions just listed decide which are read in full.
+        run.project().await?;
         responses::sync_responses(&mut run, &target.id).await?;
         reactions::sync_reactions(&mut run, &target.id).await?;
         run.report.groups += 1;
         run.at.groups_done += 1;
     }
+    run.project().await?;
     run.at.group_id = None;
     run.phase(SyncPhase::Done, None);
     Ok(run.report)

@@ -1,16 +1,14 @@
-//! Responses: each action's details with `getDetails=true`, its responses
-//! upserted exactly as the webhook path upserts them.
+//! Responses: each action's details with `getDetails=true`, logged whole;
+//! the projector reads its responses exactly as the webhook path's.
 
 use kaizala_types::GroupId;
-use kaizala_types::actions::DetailsBody;
-use kaizala_types::event::ActionEventData;
 use sqlx::Row;
 
-use super::{Run, SyncPhase, SyncProgress, api_error, state};
+use super::{Cursor, Run, SyncPhase, SyncProgress, api_error, state};
 use crate::db::now_millis;
 use crate::error::SinkError;
-use crate::normalise::action::{self, CUSTOM, value_field};
-use crate::normalise::{Rows, response};
+use crate::normalise::action::CUSTOM;
+use crate::normalise::pulled::Document;
 use crate::write::query;
 
 pub(crate) async fn sync_responses<F: FnMut(&SyncProgress)>(
@@ -63,37 +61,10 @@ pub(crate) async fn sync_responses<F: FnMut(&SyncProgress)>(
                 return Err(api_error(format!("reading action {action_id}"), err));
             }
         };
-        let responses: Vec<ActionEventData> = match &details.action_details {
-            Some(DetailsBody::Survey(s)) => s.responses.clone().unwrap_or_default(),
-            Some(DetailsBody::Job(j)) => j.responses.clone().unwrap_or_default(),
-            Some(DetailsBody::Other(value)) => value_field(value, "responses")
-                .and_then(|v| kaizala_types::from_value(v.clone()).ok())
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        let context = response::Context {
-            group_id: Some(group_id.to_string()),
-            action_id: Some(action_id.clone()),
-            fallback_id: String::new(),
-            seen_at: started,
-        };
-        let mut rows = Rows::default();
-        rows.actions.push(action::from_details(
-            &action_id,
-            group_id.as_str(),
-            &details,
-            started,
-        ));
-        rows.responses.extend(
-            responses
-                .iter()
-                .filter(|r| r.response_id.is_some())
-                .map(|r| response::from_data(r, &context)),
-        );
-        let applied = run.apply(rows).await?;
-        run.report.add(applied);
+        let document = Document::action(group_id, &action_id, &details);
+        run.append(vec![document], vec![Cursor { key, at: started }])
+            .await?;
         run.report.action_details += 1;
-        state::set(db, &key, started).await?;
         run.advance(1);
     }
     Ok(())

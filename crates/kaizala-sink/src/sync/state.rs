@@ -3,13 +3,15 @@
 //! Keys: `actions/{groupId}/{actionType or package id}` — the newest
 //! `sentAt` listed, where the next listing resumes (`fromDate`, inclusive,
 //! so nothing sent in the same millisecond is missed; what is listed again
-//! is upserted again); `details/{actionId}` — when the action's details and
-//! responses were last read.
+//! is logged again, and projects to the same rows); `details/{actionId}` —
+//! when the action's details and responses were last read. A cursor moves
+//! in the transaction that logs the documents it covers.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
-use crate::db::{Db, now_millis};
+use crate::db::Db;
 use crate::error::SinkError;
+use crate::schema::tables::SYNC_STATE;
 use crate::write::query;
 
 pub(crate) async fn get(db: &Db, key: &str) -> Result<Option<i64>, SinkError> {
@@ -28,15 +30,22 @@ pub(crate) async fn get(db: &Db, key: &str) -> Result<Option<i64>, SinkError> {
     }
 }
 
-pub(crate) async fn set(db: &Db, key: &str, cursor_ms: i64) -> Result<(), SinkError> {
+/// Moves a cursor (inside the caller's transaction).
+pub(crate) async fn set(
+    conn: &mut AnyConnection,
+    key: &str,
+    cursor_ms: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     query(
-        "INSERT INTO sync_state (sync_key, cursor_ms, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (sync_key) DO UPDATE SET cursor_ms = excluded.cursor_ms, \
-         updated_at = excluded.updated_at",
-        vec![key.into(), cursor_ms.into(), now_millis().into()],
+        &format!(
+            "{} VALUES ($1, $2, $3){}",
+            SYNC_STATE.insert_head("sync_state"),
+            SYNC_STATE.upsert_tail("sync_state", &[])
+        ),
+        vec![key.into(), cursor_ms.into(), now.into()],
     )
-    .execute(&db.pool)
-    .await
-    .map_err(|e| db.error("saving a sync cursor", e))?;
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }

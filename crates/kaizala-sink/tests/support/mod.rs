@@ -184,6 +184,12 @@ pub async fn rows(sink: &Sink, sql: &str) -> Vec<serde_json::Map<String, Value>>
         .collect()
 }
 
+/// Every row of a query, once the projection caught up with the log.
+pub async fn projected(sink: &Sink, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    sink.project().await.unwrap();
+    rows(sink, sql).await
+}
+
 /// One number from a query.
 pub async fn scalar(sink: &Sink, sql: &str) -> i64 {
     sqlx::query(sql)

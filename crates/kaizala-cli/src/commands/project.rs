@@ -1,0 +1,57 @@
+//! `kaizala project`: the projector alone.
+
+use std::time::Duration;
+
+use kaizala_sink::Sink;
+
+use super::{ProjectArgs, interrupted};
+use crate::error::CliResult;
+use crate::progress;
+
+/// Catches up with a progress bar, then follows the log until Ctrl-C (or
+/// stops, with `--once`).
+pub async fn run(args: ProjectArgs) -> CliResult {
+    let sink = Sink::connect(&args.db.db).await?;
+    let projector = sink.projector().with_batch(args.batch);
+    let status = sink.status().await?;
+    let bar = progress::bar(status.lag_entries, "projecting");
+    let catching_up = {
+        let projector = projector.clone();
+        tokio::spawn(async move { projector.catch_up().await })
+    };
+    let base = projector.stats().entries;
+    while !catching_up.is_finished() {
+        bar.set_position(projector.stats().entries - base);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bar.finish_and_clear();
+    let report = catching_up
+        .await
+        .map_err(|err| crate::error::CliError::new(format!("the projector stopped: {err}")))??;
+    if report.projected_elsewhere {
+        eprintln!(
+            "another process projects this database; it has reached position {}",
+            report.watermark
+        );
+    } else {
+        eprintln!(
+            "caught up: {} log entries projected in {} batches ({} projection errors), \
+             watermark {}",
+            report.entries, report.batches, report.errors, report.watermark
+        );
+    }
+    if !args.once {
+        let handle = projector.spawn();
+        eprintln!("following the log into {}; Ctrl-C stops", sink.database());
+        interrupted().await;
+        let stats = handle.stats();
+        handle.shutdown().await;
+        eprintln!(
+            "projected {} log entries in all ({} projection errors)",
+            stats.entries - base,
+            stats.errors
+        );
+    }
+    sink.close().await;
+    Ok(())
+}

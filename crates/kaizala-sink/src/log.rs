@@ -1,0 +1,177 @@
+//! The two logs — `events` (pushed) and `pull_log` (pulled) — and their
+//! shared positions.
+//!
+//! Every entry gets a position from the `log_head` counter in `sink_state`,
+//! inside the transaction that appends it. The counter's row is locked from
+//! that update to the commit, so appends by several processes are
+//! serialised and positions become visible in order: once a reader sees
+//! position `p`, every smaller position is committed (or will never
+//! exist). That is what lets the projector keep a single watermark.
+
+use sqlx::{AnyConnection, Row};
+
+use crate::normalise::pulled::Document;
+use crate::schema::tables::PULL_LOG;
+use crate::write::{Arg, insert_many, query};
+
+/// Takes `n` positions; returns the first (the others follow it).
+pub(crate) async fn reserve(conn: &mut AnyConnection, n: usize) -> Result<i64, sqlx::Error> {
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    let last: i64 = query(
+        "UPDATE sink_state SET value = value + $1 WHERE name = 'log_head' RETURNING value",
+        vec![n.into()],
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    Ok(last - n + 1)
+}
+
+/// Appends pulled documents, fetched at `fetched_at` (epoch ms), inside
+/// the caller's transaction; returns the last position given.
+pub(crate) async fn append_documents(
+    conn: &mut AnyConnection,
+    documents: Vec<Document>,
+    fetched_at: i64,
+) -> Result<i64, sqlx::Error> {
+    if documents.is_empty() {
+        return head(conn).await;
+    }
+    let n = documents.len();
+    let first = reserve(conn, n).await?;
+    let rows: Vec<Vec<Arg>> = documents
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| {
+            vec![
+                (first + i as i64).into(),
+                fetched_at.into(),
+                d.operation.name().into(),
+                d.group_id.into(),
+                d.request.to_string().into(),
+                d.body.into(),
+            ]
+        })
+        .collect();
+    insert_many(
+        conn,
+        &PULL_LOG.insert_head("pull_log"),
+        PULL_LOG.columns.len(),
+        "",
+        rows,
+    )
+    .await?;
+    Ok(first + n as i64 - 1)
+}
+
+/// The last position given out.
+pub(crate) async fn head(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    query(
+        "SELECT value FROM sink_state WHERE name = 'log_head'",
+        vec![],
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)
+}
+
+/// The position of the last entry in either log (0 when both are empty).
+/// Positions given to duplicates are never used, so this may be behind
+/// [`head`].
+pub(crate) async fn last_entry(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    query(
+        "SELECT COALESCE(MAX(p), 0) FROM (SELECT MAX(position) AS p FROM events \
+         UNION ALL SELECT MAX(position) FROM pull_log) AS heads",
+        vec![],
+    )
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)
+}
+
+/// An entry of either log.
+#[derive(Debug, Clone)]
+pub(crate) enum Entry {
+    /// A webhook event.
+    Event {
+        position: i64,
+        event_id: String,
+        event_type: String,
+        received_at: i64,
+        payload: String,
+    },
+    /// A document a sync pulled.
+    Pulled {
+        position: i64,
+        fetched_at: i64,
+        operation: String,
+        request: String,
+        body: String,
+    },
+}
+
+impl Entry {
+    /// Its position.
+    pub fn position(&self) -> i64 {
+        match self {
+            Entry::Event { position, .. } | Entry::Pulled { position, .. } => *position,
+        }
+    }
+
+    /// When it was logged (epoch ms).
+    pub fn logged_at(&self) -> i64 {
+        match self {
+            Entry::Event { received_at, .. } => *received_at,
+            Entry::Pulled { fetched_at, .. } => *fetched_at,
+        }
+    }
+}
+
+/// Up to `limit` entries of both logs after position `after` and up to
+/// `upto`, in position order.
+pub(crate) async fn read(
+    conn: &mut AnyConnection,
+    after: i64,
+    upto: i64,
+    limit: usize,
+) -> Result<Vec<Entry>, sqlx::Error> {
+    let limit_arg = i64::try_from(limit).unwrap_or(i64::MAX);
+    let events = query(
+        "SELECT position, event_id, event_type, received_at, payload FROM events \
+         WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+        vec![after.into(), upto.into(), limit_arg.into()],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let pulled = query(
+        "SELECT position, fetched_at, operation, request, body FROM pull_log \
+         WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+        vec![after.into(), upto.into(), limit_arg.into()],
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut entries = Vec::with_capacity(events.len() + pulled.len());
+    for row in events {
+        entries.push(Entry::Event {
+            position: row.try_get(0)?,
+            event_id: row.try_get(1)?,
+            event_type: row.try_get(2)?,
+            received_at: row.try_get(3)?,
+            payload: row.try_get(4)?,
+        });
+    }
+    for row in pulled {
+        entries.push(Entry::Pulled {
+            position: row.try_get(0)?,
+            fetched_at: row.try_get(1)?,
+            operation: row.try_get(2)?,
+            request: row.try_get(3)?,
+            body: row.try_get(4)?,
+        });
+    }
+    // Each list is complete up to its own last position, so the first
+    // `limit` of the merge are the first `limit` of both logs.
+    entries.sort_by_key(Entry::position);
+    entries.truncate(limit);
+    Ok(entries)
+}

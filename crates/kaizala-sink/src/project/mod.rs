@@ -1,0 +1,707 @@
+//! The projector: every typed table derived from the logs.
+//!
+//! The logs (`events`, `pull_log`) are the truth; each typed table is a
+//! projection of them. The projector reads entries after the stored
+//! **watermark** in position order, in large batches, derives their rows
+//! ([`derive`], pure), and writes them together with the new watermark in
+//! one transaction — so a batch is applied whole or not at all, and a
+//! process killed mid-batch loses nothing: the next projector starts from
+//! the stored watermark. Writing a batch again changes nothing (every
+//! write is an upsert keyed by the entry's ids, merged by the declared
+//! rules, and nothing reads a clock), and rows of a batch are written in
+//! log order per key, so the result does not depend on where batches
+//! begin and end: a [rebuild](rebuild) equals the incremental result.
+//!
+//! - Off the request path: `kaizala ingest` runs it in the background
+//!   ([`Projector::spawn`]), woken by each commit of the event store;
+//!   `kaizala project` runs it alone; [`Projector::catch_up`] projects what
+//!   was logged so far and returns (what `sync` does after pulling).
+//! - With several replicas on one PostgreSQL, the one holding an advisory
+//!   lock projects; the others stand by and take over within a second of
+//!   its connection closing. Every batch also locks the watermark's row and
+//!   checks it is still the one it read, so two projectors can never apply
+//!   the same entries twice, whatever happens.
+//! - An entry that does not map (a body whose head was fine but whose
+//!   payload does not fit the model, a document that is not what its
+//!   operation answers) becomes a row of `projection_errors` with the JSON
+//!   path at fault, and the projector moves on. It never blocks.
+
+pub(crate) mod derive;
+pub mod rebuild;
+pub mod status;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sqlx::{AnyConnection, Connection, Row};
+use tokio::sync::{Notify, watch};
+
+use crate::db::{Backend, Db, now_millis};
+use crate::error::SinkError;
+use crate::log;
+use crate::schema::ensure::TableStates;
+use crate::write::{self, Applied, Targets, query};
+
+/// The advisory lock the PostgreSQL projector holds.
+const PROJECTOR_LOCK: i64 = 0x6b7a_7072; // "kzpr"
+
+/// Entries read per batch.
+pub const DEFAULT_BATCH: usize = 2_000;
+
+/// How often an idle projector looks for entries other processes logged
+/// (entries this process logs wake it at once).
+const IDLE_POLL: Duration = Duration::from_millis(200);
+
+/// How long a standby projector waits before trying for the lock again.
+const STANDBY_POLL: Duration = Duration::from_secs(1);
+
+/// State shared by every projector of one [`Sink`](crate::Sink).
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    /// Notified when the event store commits new events.
+    pub appended: Arc<Notify>,
+    /// One batch at a time in this process.
+    turn: tokio::sync::Mutex<()>,
+    /// The table states, cached by generation.
+    states: Mutex<Option<TableStates>>,
+    stats: Mutex<ProjectorStats>,
+}
+
+/// Counters of the projectors of one [`Sink`](crate::Sink).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ProjectorStats {
+    /// Batches committed.
+    pub batches: u64,
+    /// Log entries projected.
+    pub entries: u64,
+    /// Entries that became projection errors.
+    pub errors: u64,
+    /// The watermark after the last batch.
+    pub watermark: i64,
+    /// How long the last entry of the last batch waited in the log before
+    /// its rows were committed, in milliseconds.
+    pub last_lag_ms: i64,
+}
+
+/// What a [`Projector::catch_up`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct ProjectionReport {
+    /// Log entries projected.
+    pub entries: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Entries that became projection errors.
+    pub errors: u64,
+    /// The watermark reached.
+    pub watermark: i64,
+    /// Responses stored for the first time.
+    pub responses_new: u64,
+    /// Stored responses replaced by a changed version.
+    pub responses_updated: u64,
+    /// Responses already stored as they are.
+    pub responses_unchanged: u64,
+    /// Members (and subscribers) a sync's listing no longer named.
+    pub members_removed: u64,
+    /// Whether another process was projecting, so this one only waited for
+    /// it to pass the log's head (the counts are then this process's only).
+    pub projected_elsewhere: bool,
+}
+
+impl ProjectionReport {
+    fn add(&mut self, step: &Projected) {
+        self.entries += step.entries;
+        self.batches += 1;
+        self.errors += step.errors;
+        self.watermark = step.watermark;
+        self.responses_new += step.applied.responses_new;
+        self.responses_updated += step.applied.responses_updated;
+        self.responses_unchanged += step.applied.responses_unchanged;
+        self.members_removed += step.applied.members_removed;
+    }
+}
+
+/// One committed batch.
+#[derive(Debug, Clone, Copy, Default)]
+struct Projected {
+    entries: u64,
+    errors: u64,
+    watermark: i64,
+    applied: Applied,
+    lag_ms: i64,
+}
+
+/// What one step found.
+#[derive(Debug)]
+enum Step {
+    /// A batch committed.
+    Projected(Projected),
+    /// Nothing after the watermark.
+    Idle,
+    /// No table is current (a rebuild will build them all).
+    NothingCurrent,
+    /// Another projector moved the watermark (or swapped tables) meanwhile:
+    /// read again.
+    Raced,
+}
+
+/// The projector of one database (see the [module docs](self)). Get one
+/// from [`Sink::projector`](crate::Sink::projector).
+#[derive(Clone)]
+pub struct Projector {
+    db: Db,
+    shared: Arc<Shared>,
+    batch: usize,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector")
+            .field("database", &self.db.target.display)
+            .field("batch", &self.batch)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// `host:pid`, to tell projectors apart in `kaizala status`.
+pub(crate) fn whoami() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}:{}", std::process::id())
+}
+
+impl Projector {
+    pub(crate) fn new(db: Db, shared: Arc<Shared>) -> Projector {
+        Projector {
+            db,
+            shared,
+            batch: DEFAULT_BATCH,
+        }
+    }
+
+    /// The same projector reading `entries` log entries per batch (default
+    /// [`DEFAULT_BATCH`]).
+    pub fn with_batch(mut self, entries: usize) -> Projector {
+        self.batch = entries.max(1);
+        self
+    }
+
+    /// The counters of this process's projectors so far.
+    pub fn stats(&self) -> ProjectorStats {
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Projects every entry logged before the call, then returns: the
+    /// tables are then as current as the log was. Tables not built from
+    /// the logs yet are [rebuilt](Projector::rebuild) first. If another
+    /// process holds the projector's role (PostgreSQL replicas), waits for
+    /// it to get there instead (up to `wait`).
+    pub async fn catch_up(&self) -> Result<ProjectionReport, SinkError> {
+        self.catch_up_within(Duration::from_secs(300)).await
+    }
+
+    pub(crate) async fn catch_up_within(
+        &self,
+        wait: Duration,
+    ) -> Result<ProjectionReport, SinkError> {
+        let doing = "catching up with the log";
+        let mut conn = self.db.derived_writer().await?;
+        let target = log::last_entry(&mut conn)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        let states = self.states(&mut conn, None).await?;
+        if !states.outdated.is_empty() {
+            rebuild::build_outdated(self, &states, wait).await?;
+        }
+        let mut report = ProjectionReport::default();
+        if !self.take_role(&mut conn).await? {
+            report.projected_elsewhere = true;
+            report.watermark = self.wait_for(&mut conn, target, wait).await?;
+            return Ok(report);
+        }
+        let result = async {
+            loop {
+                match self.step(&mut conn).await? {
+                    Step::Projected(step) => {
+                        report.add(&step);
+                        if step.watermark >= target {
+                            break;
+                        }
+                    }
+                    Step::Raced => {}
+                    Step::Idle | Step::NothingCurrent => break,
+                }
+            }
+            Ok::<_, SinkError>(())
+        }
+        .await;
+        self.drop_role(&mut conn).await;
+        result?;
+        if report.batches == 0 {
+            report.watermark = self.watermark(&mut conn).await?;
+        }
+        Ok(report)
+    }
+
+    /// Starts projecting in the background (on the current tokio runtime)
+    /// until [`ProjectorHandle::shutdown`]: whatever is logged is projected
+    /// within moments — at once for events this process stores, within
+    /// 200 ms for entries other processes log. Tables not built from the
+    /// logs yet are rebuilt meanwhile (without stopping the others).
+    pub fn spawn(&self) -> ProjectorHandle {
+        let (stop, stopped) = watch::channel(false);
+        let projector = self.clone();
+        let task = tokio::spawn(async move { projector.run(stopped).await });
+        ProjectorHandle {
+            stop,
+            task: Some(task),
+            projector: self.clone(),
+        }
+    }
+
+    /// The background loop.
+    async fn run(&self, mut stopped: watch::Receiver<bool>) {
+        let mut conn = None;
+        let mut holding = false;
+        let mut rebuilding: Option<tokio::task::JoinHandle<()>> = None;
+        let mut backoff = Duration::from_millis(100);
+        while !*stopped.borrow() {
+            if conn.is_none() {
+                holding = false;
+                match self.db.derived_writer().await {
+                    Ok(c) => conn = Some(c),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "projector: cannot connect; retrying");
+                        pause(&mut stopped, backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
+                        continue;
+                    }
+                }
+            }
+            let Some(c) = conn.as_mut() else { continue };
+            if !holding {
+                match self.take_role(c).await {
+                    Ok(true) => {
+                        holding = true;
+                        tracing::info!("projector: projecting");
+                    }
+                    Ok(false) => {
+                        pause(&mut stopped, STANDBY_POLL).await;
+                        continue;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, "projector: lost its connection");
+                        conn = None;
+                        continue;
+                    }
+                }
+            }
+            // Tables to build from the logs: beside the others, in a task
+            // of their own.
+            if rebuilding.as_ref().is_none_or(|t| t.is_finished())
+                && let Ok(states) = self.states(c, None).await
+                && !states.outdated.is_empty()
+            {
+                let projector = self.clone();
+                rebuilding = Some(tokio::spawn(async move {
+                    let states = states;
+                    if let Err(err) =
+                        rebuild::build_outdated(&projector, &states, Duration::ZERO).await
+                    {
+                        tracing::warn!(error = %err, "projector: rebuilding outdated tables failed");
+                    }
+                }));
+            }
+            match self.step(c).await {
+                Ok(Step::Projected(_)) | Ok(Step::Raced) => backoff = Duration::from_millis(100),
+                Ok(Step::Idle) | Ok(Step::NothingCurrent) => {
+                    tokio::select! {
+                        _ = self.shared.appended.notified() => {}
+                        _ = tokio::time::sleep(IDLE_POLL) => {}
+                        _ = stopped.changed() => {}
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "projector: a batch failed; retrying");
+                    if err.is_transient() {
+                        conn = None;
+                    }
+                    pause(&mut stopped, backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+        if let Some(c) = conn.as_mut() {
+            self.drop_role(c).await;
+        }
+        if let Some(task) = rebuilding {
+            task.abort();
+        }
+    }
+
+    /// The projector's role: PostgreSQL's advisory lock (held by the
+    /// connection until it closes or [`Projector::drop_role`]); on SQLite,
+    /// whose writers take turns anyway, always granted.
+    async fn take_role(&self, conn: &mut AnyConnection) -> Result<bool, SinkError> {
+        if self.db.backend != Backend::Postgres {
+            return Ok(true);
+        }
+        query(
+            "SELECT CAST(pg_try_advisory_lock($1) AS INTEGER)",
+            vec![PROJECTOR_LOCK.into()],
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .and_then(|row| row.try_get::<i32, _>(0))
+        .map(|got| got == 1)
+        .map_err(|e| self.db.error("taking the projector's lock", e))
+    }
+
+    async fn drop_role(&self, conn: &mut AnyConnection) {
+        if self.db.backend == Backend::Postgres {
+            let _ = query("SELECT pg_advisory_unlock($1)", vec![PROJECTOR_LOCK.into()])
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+
+    /// Waits until the watermark reaches `target`; returns it.
+    async fn wait_for(
+        &self,
+        conn: &mut AnyConnection,
+        target: i64,
+        wait: Duration,
+    ) -> Result<i64, SinkError> {
+        let deadline = Instant::now() + wait;
+        loop {
+            let watermark = self.watermark(conn).await?;
+            if watermark >= target || Instant::now() >= deadline {
+                return Ok(watermark);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn watermark(&self, conn: &mut AnyConnection) -> Result<i64, SinkError> {
+        let (watermark, _) = positions(conn, self.db.backend, false)
+            .await
+            .map_err(|e| self.db.error("reading the watermark", e))?;
+        Ok(watermark)
+    }
+
+    /// The table states, reloaded when the generation is not `generation`.
+    async fn states(
+        &self,
+        conn: &mut AnyConnection,
+        generation: Option<i64>,
+    ) -> Result<TableStates, SinkError> {
+        if let Some(generation) = generation
+            && let Some(states) = self
+                .shared
+                .states
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                .filter(|s| s.generation == generation)
+        {
+            return Ok(states.clone());
+        }
+        let states = TableStates::load(conn)
+            .await
+            .map_err(|e| self.db.error("reading the table states", e))?;
+        *self.shared.states.lock().unwrap_or_else(|e| e.into_inner()) = Some(states.clone());
+        Ok(states)
+    }
+
+    /// Projects one batch.
+    async fn step(&self, conn: &mut AnyConnection) -> Result<Step, SinkError> {
+        let doing = "projecting a batch";
+        let _turn = self.shared.turn.lock().await;
+        let (watermark, generation) = positions(conn, self.db.backend, false)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        let states = self.states(conn, Some(generation)).await?;
+        if states.current.is_empty() {
+            return Ok(Step::NothingCurrent);
+        }
+        let entries = log::read(conn, watermark, i64::MAX, self.batch)
+            .await
+            .map_err(|e| self.db.error("reading the log", e))?;
+        if entries.is_empty() {
+            return Ok(Step::Idle);
+        }
+        let targets = Targets::live(self.db.backend, &states.current);
+        match self
+            .commit(conn, watermark, generation, &entries, &targets)
+            .await
+        {
+            Err(err) if entries.len() > 1 && !err.is_transient() => {
+                // Something in one entry the database refuses: the entries
+                // one by one, so the others are not held up by it.
+                tracing::warn!(error = %err, "projector: a batch failed; projecting its entries one by one");
+                let mut total = Projected::default();
+                let mut at = watermark;
+                for entry in &entries {
+                    let one = std::slice::from_ref(entry);
+                    let step = match self.commit(conn, at, generation, one, &targets).await {
+                        Ok(Step::Projected(step)) => step,
+                        Ok(other) => return Ok(other),
+                        Err(err) if !err.is_transient() => {
+                            self.refuse(conn, at, generation, entry, &targets, &err)
+                                .await?
+                        }
+                        Err(err) => return Err(err),
+                    };
+                    at = step.watermark;
+                    total.entries += step.entries;
+                    total.errors += step.errors;
+                    total.watermark = step.watermark;
+                    total.applied += step.applied;
+                    total.lag_ms = step.lag_ms;
+                }
+                Ok(Step::Projected(total))
+            }
+            other => other,
+        }
+    }
+
+    /// Writes the rows of `entries` and the new watermark, if the watermark
+    /// is still `watermark` (and the tables of `generation`).
+    async fn commit(
+        &self,
+        conn: &mut AnyConnection,
+        watermark: i64,
+        generation: i64,
+        entries: &[log::Entry],
+        targets: &Targets,
+    ) -> Result<Step, SinkError> {
+        let doing = "projecting a batch";
+        let derived = if entries.len() > 64 {
+            let owned = entries.to_vec();
+            tokio::task::spawn_blocking(move || derive::derive(&owned))
+                .await
+                .map_err(|e| SinkError::Database {
+                    doing,
+                    source: Box::new(e),
+                })?
+        } else {
+            derive::derive(entries)
+        };
+        let Some((last, logged_at)) = derived.last else {
+            return Ok(Step::Idle);
+        };
+        let Some(applied) = self
+            .write_batch(conn, (watermark, generation), derived.rows, targets, last)
+            .await?
+        else {
+            return Ok(Step::Raced);
+        };
+        let step = Projected {
+            entries: derived.entries,
+            errors: derived.errors,
+            watermark: last,
+            applied,
+            lag_ms: now_millis().saturating_sub(logged_at),
+        };
+        let mut stats = self.shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+        stats.batches += 1;
+        stats.entries += step.entries;
+        stats.errors += step.errors;
+        stats.watermark = last;
+        stats.last_lag_ms = step.lag_ms;
+        Ok(Step::Projected(step))
+    }
+
+    /// Writes `rows` and moves the watermark to `last` in one transaction,
+    /// if the watermark and generation are still `expected`; `None` when
+    /// another projector moved them meanwhile.
+    async fn write_batch(
+        &self,
+        conn: &mut AnyConnection,
+        expected: (i64, i64),
+        rows: crate::normalise::Rows,
+        targets: &Targets,
+        last: i64,
+    ) -> Result<Option<Applied>, SinkError> {
+        let doing = "projecting a batch";
+        let mut tx = conn
+            .begin_with(self.db.backend.begin_write())
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        let now = positions(&mut tx, self.db.backend, true)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        if now != expected {
+            return Ok(None);
+        }
+        let applied = write::apply(&mut tx, rows, targets)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        advance(&mut tx, last)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        tx.commit().await.map_err(|e| self.db.error(doing, e))?;
+        Ok(Some(applied))
+    }
+
+    /// Records an entry the database refused as a projection error and
+    /// moves the watermark past it.
+    async fn refuse(
+        &self,
+        conn: &mut AnyConnection,
+        watermark: i64,
+        generation: i64,
+        entry: &log::Entry,
+        targets: &Targets,
+        err: &SinkError,
+    ) -> Result<Projected, SinkError> {
+        let doing = "recording a projection error";
+        tracing::warn!(position = entry.position(), error = %err, "projector: entry refused by the database");
+        let (log, id, kind) = match entry {
+            log::Entry::Event {
+                event_id,
+                event_type,
+                ..
+            } => ("events", event_id.clone(), event_type.clone()),
+            log::Entry::Pulled { operation, .. } => {
+                ("pull_log", operation.clone(), operation.clone())
+            }
+        };
+        let mut rows = crate::normalise::Rows::default();
+        rows.errors.push(crate::normalise::ErrorRow {
+            position: entry.position(),
+            log,
+            entry_id: id,
+            entry_type: kind,
+            path: None,
+            message: format!("the database refused its rows: {err}"),
+            logged_at: entry.logged_at(),
+        });
+        let written = self
+            .write_batch(
+                conn,
+                (watermark, generation),
+                rows,
+                targets,
+                entry.position(),
+            )
+            .await?;
+        if written.is_none() {
+            return Err(SinkError::Database {
+                doing,
+                source: "another projector moved the watermark".into(),
+            });
+        }
+        Ok(Projected {
+            entries: 1,
+            errors: 1,
+            watermark: entry.position(),
+            applied: Applied::default(),
+            lag_ms: 0,
+        })
+    }
+}
+
+/// Sleeps `d`, or until stopped.
+async fn pause(stopped: &mut watch::Receiver<bool>, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stopped.changed() => {}
+    }
+}
+
+/// The watermark and the generation, locked until the transaction ends
+/// when `lock` (PostgreSQL; SQLite's write transaction holds everything).
+pub(crate) async fn positions(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    lock: bool,
+) -> Result<(i64, i64), sqlx::Error> {
+    let sql = format!(
+        "SELECT name, value FROM sink_state WHERE name IN ('watermark', 'generation') \
+         ORDER BY name{}",
+        if lock { backend.for_update() } else { "" }
+    );
+    let mut watermark = 0;
+    let mut generation = 0;
+    for row in query(&sql, vec![]).fetch_all(&mut *conn).await? {
+        let name: String = row.try_get(0)?;
+        let value: Option<i64> = row.try_get(1)?;
+        match name.as_str() {
+            "watermark" => watermark = value.unwrap_or(0),
+            _ => generation = value.unwrap_or(0),
+        }
+    }
+    Ok((watermark, generation))
+}
+
+/// Moves the watermark to `to` and notes who projected, when.
+async fn advance(conn: &mut AnyConnection, to: i64) -> Result<(), sqlx::Error> {
+    let now = now_millis();
+    query(
+        "UPDATE sink_state SET value = $1, updated_at = $2 WHERE name = 'watermark'",
+        vec![to.into(), now.into()],
+    )
+    .execute(&mut *conn)
+    .await?;
+    note(conn, "projector", Some(to), &whoami(), now).await
+}
+
+/// Upserts a named row of `sink_state`.
+pub(crate) async fn note(
+    conn: &mut AnyConnection,
+    name: &str,
+    value: Option<i64>,
+    detail: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    query(
+        "INSERT INTO sink_state (name, value, detail, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, detail = excluded.detail, \
+         updated_at = excluded.updated_at",
+        vec![name.into(), value.into(), detail.into(), at.into()],
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A projector running in the background ([`Projector::spawn`]). Dropping
+/// it stops the projector at once (a batch in flight is rolled back);
+/// [`shutdown`](ProjectorHandle::shutdown) lets it finish its batch.
+#[derive(Debug)]
+pub struct ProjectorHandle {
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    projector: Projector,
+}
+
+impl ProjectorHandle {
+    /// The counters of this process's projectors so far.
+    pub fn stats(&self) -> ProjectorStats {
+        self.projector.stats()
+    }
+
+    /// Stops after the batch in flight; returns once stopped.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for ProjectorHandle {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
