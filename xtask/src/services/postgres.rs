@@ -5,7 +5,9 @@
 //! The cluster lives in `target/test-services/postgres` (`data/` the cluster,
 //! `postgres.log` the server's output, and the unix socket): trust
 //! authentication, listening on 127.0.0.1 only, on a port found free by
-//! binding port 0, no fsync. PostgreSQL refuses to run as root, so as root
+//! binding port 0, durable (`fsync`, `synchronous_commit` and
+//! `full_page_writes` on, as in production: the crash tests and the benchmarks
+//! rely on it). PostgreSQL refuses to run as root, so as root
 //! initdb, the server and pg_ctl run as Debian's `postgres` system user, which
 //! owns the directory.
 //!
@@ -330,8 +332,10 @@ impl Server {
                 .arg(&data)
                 .args(["-p", &port.to_string(), "-h", "127.0.0.1", "-k"])
                 .arg(&dir)
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
-                .args(["-c", "full_page_writes=off"])
+                // Durable, as in production: the crash tests kill writers
+                // and the benchmarks claim acknowledged events survive.
+                .args(["-c", "fsync=on", "-c", "synchronous_commit=on"])
+                .args(["-c", "full_page_writes=on"])
                 .stdout(out.try_clone()?)
                 .stderr(out)
                 .spawn()

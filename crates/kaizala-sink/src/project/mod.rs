@@ -56,6 +56,9 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 /// How long a standby projector waits before trying for the lock again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
+/// How often a running projector looks for outdated tables to rebuild.
+const OUTDATED_POLL: Duration = Duration::from_secs(5);
+
 /// State shared by every projector of one [`Sink`](crate::Sink).
 #[derive(Debug, Default)]
 pub(crate) struct Shared {
@@ -271,6 +274,7 @@ impl Projector {
         let mut conn = None;
         let mut holding = false;
         let mut rebuilding: Option<tokio::task::JoinHandle<()>> = None;
+        let mut outdated_checked: Option<Instant> = None;
         let mut backoff = Duration::from_millis(100);
         while !*stopped.borrow() {
             if conn.is_none() {
@@ -304,22 +308,32 @@ impl Projector {
                 }
             }
             // Tables to build from the logs: beside the others, in a task
-            // of their own.
-            if rebuilding.as_ref().is_none_or(|t| t.is_finished())
-                && let Ok(states) = self.states(c, None).await
-                && !states.outdated.is_empty()
-            {
-                let projector = self.clone();
-                rebuilding = Some(tokio::spawn(async move {
-                    let states = states;
-                    if let Err(err) =
-                        rebuild::build_outdated(&projector, &states, Duration::ZERO).await
-                    {
-                        tracing::warn!(error = %err, "projector: rebuilding outdated tables failed");
-                    }
-                }));
+            // of their own (looked for now and then: they appear only with
+            // an upgrade, or when a rebuild failed).
+            let look = rebuilding.as_ref().is_none_or(|t| t.is_finished())
+                && outdated_checked.is_none_or(|at| at.elapsed() >= OUTDATED_POLL);
+            if look {
+                outdated_checked = Some(Instant::now());
+                if let Ok(states) = self.states(c, None).await
+                    && !states.outdated.is_empty()
+                {
+                    let projector = self.clone();
+                    rebuilding = Some(tokio::spawn(async move {
+                        if let Err(err) =
+                            rebuild::build_outdated(&projector, &states, Duration::ZERO).await
+                        {
+                            tracing::warn!(error = %err, "projector: rebuilding outdated tables failed");
+                        }
+                    }));
+                }
             }
-            match self.step(c).await {
+            let stepped = self.step(c).await;
+            if self.db.target.memory {
+                // SQLite in memory has one connection: the event store needs it
+                // between batches.
+                conn = None;
+            }
+            match stepped {
                 Ok(Step::Projected(_)) | Ok(Step::Raced) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) | Ok(Step::NothingCurrent) => {
                     tokio::select! {
