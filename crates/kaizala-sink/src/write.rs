@@ -379,7 +379,22 @@ async fn write_announcement(
     .fetch_optional(&mut *conn)
     .await?
     .is_some();
-    if !stored {
+    // Projected before (a batch again, a rebuild's catch-up): the row its
+    // event went into, whatever key it has now.
+    let merged = match (&row.event_id, stored) {
+        (Some(event_id), false) => query(
+            &format!("SELECT action_id FROM {target} WHERE event_id = $1 LIMIT 1"),
+            vec![event_id.into()],
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?,
+        _ => None,
+    };
+    if let Some(action_id) = merged {
+        row.action_id = action_id;
+    } else if !stored {
         let provisional = row.event_id.as_deref() == Some(row.action_id.as_str());
         let eq = match backend {
             Backend::Sqlite => "IS",

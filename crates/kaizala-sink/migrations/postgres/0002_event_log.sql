@@ -2,9 +2,9 @@
 -- (docs/schema.md, docs/architecture.md). Keep in step with
 -- ../sqlite/0002_event_log.sql.
 --
--- - `events` keeps its head columns and the body; its `id` becomes its
---   `position`, shared with the new `pull_log`; the handler state moves to
---   `handler_queue`.
+-- - `events` keeps its head columns and the body; its events are numbered by
+--   arrival into `position`, shared with the new `pull_log`; the handler state
+--   moves to `handler_queue`.
 -- - The typed tables are left as they are: the projector sees that they
 --   were not built from the logs and rebuilds them beside, then swaps.
 -- - A database that was synced keeps what the pulls brought: its typed rows
@@ -15,6 +15,19 @@ DROP INDEX events_due;
 DROP INDEX events_dead;
 DROP INDEX events_type_received;
 DROP INDEX events_received;
+
+ALTER TABLE events RENAME COLUMN id TO position;
+ALTER TABLE events ALTER COLUMN position DROP IDENTITY;
+
+-- 0.1 numbered each batch's events in `eventId` order but applied them in arrival
+-- order: number them by arrival (the time read, then the old id), the order the
+-- projector replays them in. Through negative numbers, so that no two rows ever
+-- share a key on the way.
+UPDATE events AS e SET position = -r.new
+FROM (SELECT position AS old, ROW_NUMBER() OVER (ORDER BY received_at, position) AS new
+      FROM events) AS r
+WHERE e.position = r.old;
+UPDATE events SET position = -position;
 
 CREATE TABLE handler_queue (
     event_id TEXT NOT NULL,
@@ -28,10 +41,8 @@ CREATE TABLE handler_queue (
 CREATE INDEX handler_queue_due ON handler_queue (due_at, position) WHERE dead_at IS NULL;
 CREATE INDEX handler_queue_dead ON handler_queue (dead_at, position) WHERE dead_at IS NOT NULL;
 INSERT INTO handler_queue (event_id, position, attempts, due_at, dead_at, last_error)
-SELECT event_id, id, attempts, due_at, dead_at, last_error FROM events WHERE handled_at IS NULL;
+SELECT event_id, position, attempts, due_at, dead_at, last_error FROM events WHERE handled_at IS NULL;
 
-ALTER TABLE events RENAME COLUMN id TO position;
-ALTER TABLE events ALTER COLUMN position DROP IDENTITY;
 ALTER TABLE events
     DROP COLUMN object_id,
     DROP COLUMN object_type,

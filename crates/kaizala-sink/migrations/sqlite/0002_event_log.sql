@@ -2,9 +2,9 @@
 -- (docs/schema.md, docs/architecture.md). Keep in step with
 -- ../postgres/0002_event_log.sql.
 --
--- - `events` keeps its head columns and the body; its `id` becomes its
---   `position`, shared with the new `pull_log`; the handler state moves to
---   `handler_queue`.
+-- - `events` keeps its head columns and the body; its events are numbered by
+--   arrival into `position`, shared with the new `pull_log`; the handler state
+--   moves to `handler_queue`.
 -- - The typed tables are left as they are: the projector sees that they
 --   were not built from the logs and rebuilds them beside, then swaps.
 -- - A database that was synced keeps what the pulls brought: its typed rows
@@ -15,6 +15,18 @@ DROP INDEX events_due;
 DROP INDEX events_dead;
 DROP INDEX events_type_received;
 DROP INDEX events_received;
+
+ALTER TABLE events RENAME COLUMN id TO position;
+-- 0.1 numbered each batch's events in `eventId` order but applied them in arrival
+-- order: number them by arrival (the time read, then the old id), the order the
+-- projector replays them in. Through negative numbers, so that no two rows ever
+-- share a key on the way.
+CREATE TEMP TABLE renumbered AS
+SELECT position AS old, ROW_NUMBER() OVER (ORDER BY received_at, position) AS new FROM events;
+CREATE UNIQUE INDEX temp.renumbered_old ON renumbered (old);
+UPDATE events SET position = -(SELECT new FROM renumbered WHERE old = events.position);
+UPDATE events SET position = -position;
+DROP TABLE renumbered;
 
 CREATE TABLE handler_queue (
     event_id TEXT NOT NULL,
@@ -28,9 +40,8 @@ CREATE TABLE handler_queue (
 CREATE INDEX handler_queue_due ON handler_queue (due_at, position) WHERE dead_at IS NULL;
 CREATE INDEX handler_queue_dead ON handler_queue (dead_at, position) WHERE dead_at IS NOT NULL;
 INSERT INTO handler_queue (event_id, position, attempts, due_at, dead_at, last_error)
-SELECT event_id, id, attempts, due_at, dead_at, last_error FROM events WHERE handled_at IS NULL;
+SELECT event_id, position, attempts, due_at, dead_at, last_error FROM events WHERE handled_at IS NULL;
 
-ALTER TABLE events RENAME COLUMN id TO position;
 ALTER TABLE events DROP COLUMN object_id;
 ALTER TABLE events DROP COLUMN object_type;
 ALTER TABLE events DROP COLUMN group_id;
@@ -67,6 +78,18 @@ CREATE TABLE projection_tables (
     built_to BIGINT NOT NULL,
     CONSTRAINT projection_tables_pkey PRIMARY KEY (table_name)
 );
+
+-- 0.1 declared the key without NOT NULL, which SQLite then allows to be NULL.
+CREATE TABLE sync_state_keyed (
+    sync_key TEXT NOT NULL,
+    cursor_ms BIGINT,
+    updated_at BIGINT NOT NULL,
+    CONSTRAINT sync_state_pkey PRIMARY KEY (sync_key)
+);
+INSERT INTO sync_state_keyed (sync_key, cursor_ms, updated_at)
+SELECT sync_key, cursor_ms, updated_at FROM sync_state WHERE sync_key IS NOT NULL;
+DROP TABLE sync_state;
+ALTER TABLE sync_state_keyed RENAME TO sync_state;
 
 INSERT INTO pull_log (position, fetched_at, operation, group_id, request, body)
 SELECT rn - total - 1, at, 'legacyRow', group_id, request, body FROM (
@@ -111,7 +134,7 @@ SELECT rn - total - 1, at, 'legacyRow', group_id, request, body FROM (
                    'responded_at', r.responded_at, 'version_at', r.version_at,
                    'first_seen_at', r.first_seen_at, 'updated_at', r.updated_at,
                    'fingerprint', r.fingerprint, 'details', r.details,
-                   'answers', json((SELECT json_group_array(a) FROM (
+                   'answers', json((SELECT json_group_array(json(a)) FROM (
                        SELECT json_object('question_index', question_index,
                            'title', title, 'question_type', question_type,
                            'is_invisible', is_invisible, 'text_value', text_value,

@@ -35,6 +35,8 @@ pub(crate) struct ActionRow {
     pub questions: Option<String>,
     pub body: Option<String>,
     pub seen_at: i64,
+    /// When it was first seen, if before `seen_at` (rows of a 0.1 database).
+    pub first_seen: Option<i64>,
 }
 
 impl ActionRow {
@@ -58,7 +60,7 @@ impl ActionRow {
             self.response_count.into(),
             self.questions.into(),
             self.body.into(),
-            self.seen_at.into(),
+            self.first_seen.unwrap_or(self.seen_at).into(),
             self.seen_at.into(),
         ]
     }

@@ -21,6 +21,8 @@ pub(crate) struct GroupRow {
     /// unchanged.
     pub removed_at: Option<Option<i64>>,
     pub seen_at: i64,
+    /// When it was first seen, if before `seen_at` (rows of a 0.1 database).
+    pub first_seen: Option<i64>,
 }
 
 impl GroupRow {
@@ -36,7 +38,7 @@ impl GroupRow {
             self.member_count.into(),
             self.user_count.into(),
             self.removed_at.flatten().into(),
-            self.seen_at.into(),
+            self.first_seen.unwrap_or(self.seen_at).into(),
             self.seen_at.into(),
         ]
     }
@@ -65,6 +67,7 @@ pub(crate) fn from_event(
         user_count: None,
         removed_at: Some(removed.then_some(envelope.received_at)),
         seen_at: envelope.received_at,
+        first_seen: None,
     })
 }
 
@@ -85,6 +88,7 @@ pub(crate) fn from_info(info: &GroupInfo, seen_at: i64) -> GroupRow {
             .map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
         removed_at: None,
         seen_at,
+        first_seen: None,
     }
 }
 
@@ -101,5 +105,6 @@ pub(crate) fn from_sub_group(sub: &SubGroup, parent: &str, seen_at: i64) -> Grou
         user_count: None,
         removed_at: None,
         seen_at,
+        first_seen: None,
     }
 }

@@ -12,7 +12,7 @@ use super::group::GroupRow;
 use super::member::{MemberOp, MemberRow};
 use super::pulled::Unmapped;
 use super::reaction::ReactionRow;
-use super::response::{AnswerRow, ResponseRow};
+use super::response::{AnswerRow, LegacyTimes, ResponseRow};
 
 /// A 0/1 flag as the earlier schema stored it.
 fn flag(v: Option<i64>) -> Option<bool> {
@@ -37,6 +37,7 @@ struct Group {
     member_count: Option<i64>,
     user_count: Option<i64>,
     removed_at: Option<i64>,
+    first_seen_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -69,6 +70,7 @@ struct Action {
     response_count: Option<i64>,
     questions: Option<String>,
     body: Option<String>,
+    first_seen_at: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -85,6 +87,8 @@ struct Response {
     is_update: i64,
     responded_at: i64,
     version_at: Option<i64>,
+    first_seen_at: i64,
+    updated_at: Option<i64>,
     fingerprint: String,
     details: String,
     #[serde(default)]
@@ -128,6 +132,7 @@ pub(crate) fn rows(table: &str, body: &str, seen_at: i64, rows: &mut Rows) -> Re
                 user_count: g.user_count,
                 removed_at: Some(g.removed_at),
                 seen_at,
+                first_seen: g.first_seen_at,
             });
         }
         "members" => {
@@ -166,6 +171,7 @@ pub(crate) fn rows(table: &str, body: &str, seen_at: i64, rows: &mut Rows) -> Re
                 questions: a.questions,
                 body: a.body,
                 seen_at,
+                first_seen: a.first_seen_at,
             });
         }
         "responses" => {
@@ -181,10 +187,8 @@ pub(crate) fn rows(table: &str, body: &str, seen_at: i64, rows: &mut Rows) -> Re
                 is_anonymous: flag(r.is_anonymous),
                 is_completed: flag(r.is_completed),
                 is_update: r.is_update != 0,
-                // A row without a `ResponseTime` was first seen at
-                // `responded_at`.
                 version_at: r.version_at,
-                seen_at: r.responded_at,
+                seen_at,
                 fingerprint: r.fingerprint,
                 details: r.details,
                 answers: r
@@ -200,6 +204,11 @@ pub(crate) fn rows(table: &str, body: &str, seen_at: i64, rows: &mut Rows) -> Re
                         json_value: a.json_value,
                     })
                     .collect(),
+                legacy: Some(LegacyTimes {
+                    responded_at: r.responded_at,
+                    first_seen_at: r.first_seen_at,
+                    updated_at: r.updated_at,
+                }),
             });
         }
         "reactions" => {

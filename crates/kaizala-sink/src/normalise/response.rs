@@ -51,6 +51,16 @@ pub(crate) struct ResponseRow {
     /// `responseDetails` in canonical JSON.
     pub details: String,
     pub answers: Vec<AnswerRow>,
+    /// A 0.1 database's row: its own times.
+    pub legacy: Option<LegacyTimes>,
+}
+
+/// The times a 0.1 database stored for a response.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct LegacyTimes {
+    pub responded_at: i64,
+    pub first_seen_at: i64,
+    pub updated_at: Option<i64>,
 }
 
 impl ResponseRow {
@@ -74,10 +84,12 @@ impl ResponseRow {
             self.is_anonymous.into(),
             self.is_completed.into(),
             self.is_update.into(),
-            self.responded_at().into(),
+            self.legacy
+                .map_or_else(|| self.responded_at(), |l| l.responded_at)
+                .into(),
             self.version_at.into(),
-            self.seen_at.into(),
-            None::<i64>.into(),
+            self.legacy.map_or(self.seen_at, |l| l.first_seen_at).into(),
+            self.legacy.and_then(|l| l.updated_at).into(),
             (&self.fingerprint).into(),
             (&self.details).into(),
         ]
@@ -168,6 +180,7 @@ pub(crate) fn from_data(data: &ActionEventData, context: &Context) -> ResponseRo
             .as_ref()
             .map_or_else(|| "null".to_owned(), json),
         answers,
+        legacy: None,
     }
 }
 

@@ -220,10 +220,14 @@ impl Projector {
             .await
             .map_err(|e| self.db.error(doing, e))?;
         let states = self.states(&mut conn, None).await?;
-        if !states.outdated.is_empty() {
-            rebuild::build_outdated(self, &states, wait).await?;
-        }
         let mut report = ProjectionReport::default();
+        if !states.outdated.is_empty()
+            && let Some(rebuilt) = rebuild::build_outdated(self, &states, wait).await?
+        {
+            report.entries += rebuilt.entries;
+            report.errors += rebuilt.errors;
+            report.watermark = rebuilt.position;
+        }
         if !self.take_role(&mut conn).await? {
             report.projected_elsewhere = true;
             report.watermark = self.wait_for(&mut conn, target, wait).await?;
@@ -247,9 +251,7 @@ impl Projector {
         .await;
         self.drop_role(&mut conn).await;
         result?;
-        if report.batches == 0 {
-            report.watermark = self.watermark(&mut conn).await?;
-        }
+        report.watermark = self.watermark(&mut conn).await?;
         Ok(report)
     }
 

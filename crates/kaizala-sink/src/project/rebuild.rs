@@ -157,13 +157,14 @@ pub(crate) async fn rebuild<F: FnMut(&RebuildProgress) + Send>(
     result
 }
 
-/// Rebuilds the outdated tables of `states`. When another rebuild holds
-/// the lease, waits up to `wait` for the tables to become current.
+/// Rebuilds the outdated tables of `states`; what it did, if it ran. When
+/// another rebuild holds the lease, waits up to `wait` for the tables to
+/// become current.
 pub(crate) async fn build_outdated(
     projector: &Projector,
     states: &TableStates,
     wait: Duration,
-) -> Result<(), SinkError> {
+) -> Result<Option<RebuildReport>, SinkError> {
     let tables: BTreeSet<&'static str> = states.outdated.iter().copied().collect();
     tracing::info!(tables = ?tables, "rebuilding tables not built from the logs by this release");
     match rebuild(projector, tables, |_| {}).await {
@@ -173,7 +174,7 @@ pub(crate) async fn build_outdated(
                 seconds = report.seconds,
                 "tables rebuilt"
             );
-            Ok(())
+            Ok(Some(report))
         }
         Err(SinkError::RebuildRunning { .. }) if !wait.is_zero() => {
             let deadline = Instant::now() + wait;
@@ -188,13 +189,13 @@ pub(crate) async fn build_outdated(
                     .await
                     .map_err(|e| projector.db.error("waiting for a rebuild", e))?;
                 if states.outdated.is_empty() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
-            Ok(())
+            Ok(None)
         }
-        Err(SinkError::RebuildRunning { .. }) => Ok(()),
+        Err(SinkError::RebuildRunning { .. }) => Ok(None),
         Err(err) => Err(err),
     }
 }
