@@ -196,11 +196,24 @@ impl Ingest {
 
     /// Starts it without waiting for it to answer.
     pub fn spawn(db_url: &str, addr: SocketAddr, log_dir: &Path, label: &str) -> Ingest {
+        Ingest::spawn_with(db_url, addr, log_dir, label, &[])
+    }
+
+    /// Starts it with more arguments (`--no-project`), without waiting for
+    /// it to answer.
+    pub fn spawn_with(
+        db_url: &str,
+        addr: SocketAddr,
+        log_dir: &Path,
+        label: &str,
+        extra: &[&str],
+    ) -> Ingest {
         let log = log_dir.join(format!("{label}.log"));
         let stderr = File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
             .args(["ingest", "--db", db_url, "--listen", &addr.to_string()])
             .args(["--callback-token", TOKEN, "--path", PATH])
+            .args(extra)
             .env("RUST_LOG", "warn,sqlx=error")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -281,6 +294,79 @@ impl Ingest {
 }
 
 impl Drop for Ingest {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Another `kaizala` command running as a child process (`kaizala
+/// rebuild`), its standard output and error in one file. Dropping it kills
+/// it.
+pub struct Kaizala {
+    child: Child,
+    /// Where its output goes.
+    pub log: PathBuf,
+    /// When it was started.
+    pub started: Instant,
+}
+
+impl Kaizala {
+    /// Starts `kaizala ARGS…`, its output going to `log_dir/label.log`.
+    pub fn spawn(args: &[&str], log_dir: &Path, label: &str) -> Kaizala {
+        let log = log_dir.join(format!("{label}.log"));
+        let out = File::create(&log).unwrap();
+        let err = out.try_clone().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
+            .args(args)
+            .env("RUST_LOG", "warn,sqlx=error")
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("starting the kaizala binary");
+        Kaizala {
+            child,
+            log,
+            started: Instant::now(),
+        }
+    }
+
+    /// What it wrote so far.
+    pub fn output(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Whether it has exited (and how).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
+    /// `kill -9`; returns its output once it is gone.
+    pub fn kill(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.output()
+    }
+
+    /// Waits (up to `timeout`) for it to exit; its exit status and output.
+    pub async fn wait(mut self, timeout: Duration) -> (std::process::ExitStatus, String) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return (status, self.output());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "kaizala did not finish within {timeout:?}:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Drop for Kaizala {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
