@@ -181,7 +181,7 @@ impl Targets {
 
 /// The name a rebuild builds `table` under.
 pub(crate) fn building_name(table: &str) -> String {
-    format!("{table}__new")
+    format!("{table}{}", crate::project::rebuild::BUILDING_SUFFIX)
 }
 
 /// What [`apply`] did.

@@ -208,3 +208,50 @@ async fn status_shows_the_lag_until_projected() {
         assert_eq!(messages.rows, 5);
     }
 }
+
+/// A rebuild killed halfway leaves its `__new` tables and its lease:
+/// `status` says so, and once the lease has expired the projector drops
+/// them.
+#[tokio::test]
+async fn what_a_stopped_rebuild_left_is_cleared() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        sink.event_store().store(&message("x")).await.unwrap();
+        sink.project().await.unwrap();
+        // As a rebuild killed three minutes ago would have left it.
+        let long_ago = support::millis_ago(180_000);
+        for sql in [
+            "CREATE TABLE responses__new (response_id TEXT)".to_owned(),
+            "CREATE TABLE answers__new (response_id TEXT)".to_owned(),
+            format!(
+                "INSERT INTO sink_state (name, value, detail, updated_at) \
+                 VALUES ('rebuild', 7, 'gone:1:1 answers,responses', {long_ago}) \
+                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+                 detail = excluded.detail, updated_at = excluded.updated_at"
+            ),
+        ] {
+            sqlx::raw_sql(&sql).execute(sink.pool()).await.unwrap();
+        }
+        let status = sink.status().await.unwrap();
+        let rebuild = status.rebuild.clone().expect("the lease is shown");
+        assert!(rebuild.stale, "{}: {status}", db.kind);
+        assert_eq!(status.leftover_tables, ["answers__new", "responses__new"]);
+        let text = status.to_string();
+        assert!(text.contains("stopped: the next rebuild takes over"), "{text}");
+        assert!(text.contains("leftovers    answers__new, responses__new"), "{text}");
+
+        let projector = sink.projector().spawn();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = sink.status().await.unwrap();
+            if status.leftover_tables.is_empty() && status.rebuild.is_none() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{}: not cleared:\n{status}", db.kind);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        projector.shutdown().await;
+        // A rebuild runs again at once.
+        sink.rebuild(&[], |_| {}).await.unwrap();
+    }
+}

@@ -316,6 +316,9 @@ impl Projector {
                 && outdated_checked.is_none_or(|at| at.elapsed() >= OUTDATED_POLL);
             if look {
                 outdated_checked = Some(Instant::now());
+                if let Err(err) = rebuild::clear_leftovers(self, c).await {
+                    tracing::warn!(error = %err, "projector: could not drop a stopped rebuild's tables");
+                }
                 if let Ok(states) = self.states(c, None).await
                     && !states.outdated.is_empty()
                 {

@@ -37,7 +37,10 @@ use crate::write::{self, Targets, building_name, query};
 const BATCH: usize = 5_000;
 
 /// A rebuild lease not renewed for this long belongs to a dead process.
-const LEASE_STALE: Duration = Duration::from_secs(120);
+pub(crate) const LEASE_STALE: Duration = Duration::from_secs(120);
+
+/// What a rebuild names the tables it builds: `{table}` + this.
+pub(crate) const BUILDING_SUFFIX: &str = "__new";
 
 /// Where a rebuild is, reported to its progress callback after every batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,6 +201,56 @@ pub(crate) async fn build_outdated(
         Err(SinkError::RebuildRunning { .. }) => Ok(None),
         Err(err) => Err(err),
     }
+}
+
+/// The tables a rebuild was building, left by one whose process died.
+pub(crate) async fn leftovers(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Vec<String>, sqlx::Error> {
+    Ok(ensure::existing(conn, backend)
+        .await?
+        .into_iter()
+        .filter(|(name, view)| !view && name.ends_with(BUILDING_SUFFIX))
+        .map(|(name, _)| name)
+        .collect())
+}
+
+/// Drops the tables a dead rebuild left, once its lease has expired (and
+/// under the lease, so no rebuild starts meanwhile); how many it dropped.
+pub(crate) async fn clear_leftovers(
+    projector: &Projector,
+    conn: &mut AnyConnection,
+) -> Result<usize, SinkError> {
+    let db = &projector.db;
+    let doing = "dropping the tables a stopped rebuild left";
+    let left = leftovers(conn, db.backend)
+        .await
+        .map_err(|e| db.error(doing, e))?;
+    if left.is_empty() {
+        return Ok(0);
+    }
+    let me = format!("{}:{} clearing", whoami(), now_millis());
+    match take_lease(conn, db, &me).await {
+        Ok(()) => {}
+        Err(SinkError::RebuildRunning { .. }) => return Ok(0),
+        Err(err) => return Err(err),
+    }
+    let result = async {
+        for table in &left {
+            query(&format!("DROP TABLE IF EXISTS {table}"), vec![])
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| db.error(doing, e))?;
+        }
+        Ok(left.len())
+    }
+    .await;
+    release_lease(conn, &me).await;
+    if let Ok(n) = &result {
+        tracing::info!(tables = n, "dropped the tables a stopped rebuild left");
+    }
+    result
 }
 
 /// Entries in both logs.

@@ -69,6 +69,9 @@ pub struct Holder {
     pub seen_ms_ago: i64,
     /// The log position it last reached.
     pub position: Option<i64>,
+    /// Not heard from for so long that its process must have stopped (a
+    /// rebuild's lease then passes to the next).
+    pub stale: bool,
 }
 
 /// The state of a sink's database: [`Sink::status`](crate::Sink::status).
@@ -100,8 +103,12 @@ pub struct Status {
     pub lag_seconds: f64,
     /// Who projects.
     pub projector: Option<Holder>,
-    /// A rebuild in progress.
+    /// A rebuild in progress (or one that stopped: [`Holder::stale`]).
     pub rebuild: Option<Holder>,
+    /// Tables a stopped rebuild left half-built (`{table}__new`); the
+    /// projector drops them once its lease has expired, and the next
+    /// rebuild does too.
+    pub leftover_tables: Vec<String>,
     /// Every projected table.
     pub tables: Vec<TableStatus>,
     /// Entries the projector could not map.
@@ -169,6 +176,7 @@ async fn holder(
     conn: &mut AnyConnection,
     name: &str,
     now: i64,
+    stale_after: Option<std::time::Duration>,
 ) -> Result<Option<Holder>, sqlx::Error> {
     let row = query(
         "SELECT detail, updated_at, value FROM sink_state WHERE name = $1",
@@ -180,10 +188,12 @@ async fn holder(
     let who: Option<String> = row.try_get(0)?;
     let at: Option<i64> = row.try_get(1)?;
     let position: Option<i64> = row.try_get(2)?;
+    let seen_ms_ago = at.map_or(0, |at| (now - at).max(0));
     Ok(who.map(|who| Holder {
         who,
-        seen_ms_ago: at.map_or(0, |at| (now - at).max(0)),
+        seen_ms_ago,
         position,
+        stale: stale_after.is_some_and(|d| seen_ms_ago > d.as_millis() as i64),
     }))
 }
 
@@ -302,8 +312,14 @@ pub(crate) async fn status(db: &Db) -> Result<Status, SinkError> {
         watermark,
         lag_entries,
         lag_seconds,
-        projector: holder(conn, "projector", now).await.map_err(e)?,
-        rebuild: holder(conn, "rebuild", now).await.map_err(e)?,
+        // An idle projector writes nothing: its age says nothing.
+        projector: holder(conn, "projector", now, None).await.map_err(e)?,
+        rebuild: holder(conn, "rebuild", now, Some(super::rebuild::LEASE_STALE))
+            .await
+            .map_err(e)?,
+        leftover_tables: super::rebuild::leftovers(conn, db.backend)
+            .await
+            .map_err(e)?,
         tables: table_status,
         projection_errors,
         recent_errors,
@@ -377,10 +393,22 @@ impl fmt::Display for Status {
         if let Some(r) = &self.rebuild {
             writeln!(
                 f,
-                "rebuild      {} (at position {}, heard from {:.1} s ago)",
+                "rebuild      {} (at position {}, heard from {:.1} s ago){}",
                 r.who,
                 r.position.map_or_else(|| "-".to_owned(), |p| p.to_string()),
-                r.seen_ms_ago as f64 / 1000.0
+                r.seen_ms_ago as f64 / 1000.0,
+                if r.stale {
+                    " — stopped: the next rebuild takes over"
+                } else {
+                    ""
+                }
+            )?;
+        }
+        if !self.leftover_tables.is_empty() {
+            writeln!(
+                f,
+                "leftovers    {} (a stopped rebuild's; the projector drops them once its lease expires)",
+                self.leftover_tables.join(", ")
             )?;
         }
         for t in &self.tables {

@@ -626,3 +626,12 @@ pub mod emulated {
         .await;
     }
 }
+
+/// Epoch milliseconds of `ms` milliseconds ago.
+pub fn millis_ago(ms: i64) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    now - ms
+}
