@@ -567,11 +567,14 @@ pub(crate) fn now_millis() -> i64 {
     millis(SystemTime::now())
 }
 
-/// `($s,$s+1,…),(…)`: `rows` groups of `cols` placeholders numbered from
-/// `first`.
-pub(crate) fn placeholders(first: usize, cols: usize, rows: usize) -> String {
+/// `rows` groups of `cols` placeholders: `($1,$2,…),(…)` numbered from 1
+/// (PostgreSQL), or `(?,?,…),(…)` (SQLite: sqlx finds each `$n` by asking
+/// SQLite for the parameter's name, a linear search, so a statement of a
+/// thousand `$n` parameters spends more time binding than inserting; plain
+/// `?` are bound in order).
+pub(crate) fn placeholders(positional: bool, cols: usize, rows: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
-    let mut n = first;
+    let mut n = 1;
     for row in 0..rows {
         if row > 0 {
             out.push(',');
@@ -581,8 +584,12 @@ pub(crate) fn placeholders(first: usize, cols: usize, rows: usize) -> String {
             if col > 0 {
                 out.push(',');
             }
-            out.push('$');
-            out.push_str(&n.to_string());
+            if positional {
+                out.push('?');
+            } else {
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
             n += 1;
         }
         out.push(')');
@@ -653,7 +660,8 @@ mod tests {
     fn chunks_and_placeholders() {
         assert_eq!(chunk_sizes(0), Vec::<usize>::new());
         assert_eq!(chunk_sizes(87), vec![64, 16, 4, 1, 1, 1]);
-        assert_eq!(placeholders(3, 2, 2), "($3,$4),($5,$6)");
+        assert_eq!(placeholders(false, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(placeholders(true, 3, 1), "(?,?,?)");
         assert_eq!(millis(from_millis(-5)), -5);
         assert_eq!(millis(from_millis(1_700_000_000_123)), 1_700_000_000_123);
     }

@@ -131,10 +131,15 @@ pub(crate) async fn insert_many(
     rows: Vec<Vec<Arg>>,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let returning = tail.contains("RETURNING");
+    // The statements made here carry no parameter but the rows'.
+    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
     let mut returned = Vec::new();
     let mut rows = rows.into_iter();
     for size in chunk_sizes(rows.len()) {
-        let sql = format!("{head} VALUES {}{tail}", placeholders(1, cols, size));
+        let sql = format!(
+            "{head} VALUES {}{tail}",
+            placeholders(positional, cols, size)
+        );
         let args: Vec<Arg> = rows.by_ref().take(size).flatten().collect();
         debug_assert_eq!(args.len(), cols * size, "{head}");
         let query = query(&sql, args);
