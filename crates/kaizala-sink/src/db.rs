@@ -260,6 +260,8 @@ pub(crate) struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
     pub target: Arc<Target>,
+    /// How this process's writers take turns (SQLite).
+    pub turns: Arc<crate::turns::Turns>,
 }
 
 impl Db {
@@ -319,6 +321,7 @@ impl Db {
         let db = Db {
             pool,
             backend: target.backend,
+            turns: Arc::new(crate::turns::Turns::new(target.backend, target.memory)),
             target,
         };
         db.migrate().await?;

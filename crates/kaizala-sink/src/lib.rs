@@ -87,6 +87,7 @@ mod sink;
 pub mod store;
 pub mod sync;
 mod table;
+mod turns;
 mod write;
 
 pub use db::Backend;

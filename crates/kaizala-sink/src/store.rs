@@ -351,6 +351,7 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         .map(|(e, _)| *e)
         .collect();
 
+    let _turn = db.turns.ack().await;
     let mut tx = db
         .pool
         .begin_with(db.backend.begin_write())

@@ -104,9 +104,9 @@ pub struct ProjectArgs {
     /// Stop once caught up with the log instead of following it.
     #[arg(long)]
     pub once: bool,
-    /// Log entries per batch.
-    #[arg(long, default_value_t = kaizala_sink::project::DEFAULT_BATCH, value_name = "ENTRIES")]
-    pub batch: usize,
+    /// Log entries per batch (default: 2,000 on PostgreSQL, 500 on SQLite).
+    #[arg(long, value_name = "ENTRIES")]
+    pub batch: Option<usize>,
 }
 
 /// `kaizala rebuild`.

@@ -12,7 +12,10 @@ use crate::progress;
 /// stops, with `--once`).
 pub async fn run(args: ProjectArgs) -> CliResult {
     let sink = Sink::connect(&args.db.db).await?;
-    let projector = sink.projector().with_batch(args.batch);
+    let projector = match args.batch {
+        Some(batch) => sink.projector().with_batch(batch),
+        None => sink.projector(),
+    };
     let status = sink.status().await?;
     let bar = progress::bar(status.lag_entries, "projecting");
     let catching_up = {

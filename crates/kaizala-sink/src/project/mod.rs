@@ -46,8 +46,12 @@ use crate::write::{self, Applied, Targets, query};
 /// The advisory lock the PostgreSQL projector holds.
 const PROJECTOR_LOCK: i64 = 0x6b7a_7072; // "kzpr"
 
-/// Entries read per batch.
+/// Entries read per batch (PostgreSQL).
 pub const DEFAULT_BATCH: usize = 2_000;
+
+/// Entries read per batch on SQLite, whose one write lock acknowledgements
+/// wait for while a batch is written: smaller batches keep that wait short.
+pub const DEFAULT_SQLITE_BATCH: usize = 500;
 
 /// How often an idle projector looks for entries other processes logged
 /// (entries this process logs wake it at once).
@@ -182,15 +186,15 @@ pub(crate) fn whoami() -> String {
 
 impl Projector {
     pub(crate) fn new(db: Db, shared: Arc<Shared>) -> Projector {
-        Projector {
-            db,
-            shared,
-            batch: DEFAULT_BATCH,
-        }
+        let batch = match db.backend {
+            Backend::Sqlite => DEFAULT_SQLITE_BATCH,
+            Backend::Postgres => DEFAULT_BATCH,
+        };
+        Projector { db, shared, batch }
     }
 
     /// The same projector reading `entries` log entries per batch (default
-    /// [`DEFAULT_BATCH`]).
+    /// [`DEFAULT_BATCH`]; [`DEFAULT_SQLITE_BATCH`] on SQLite).
     pub fn with_batch(mut self, entries: usize) -> Projector {
         self.batch = entries.max(1);
         self
@@ -550,6 +554,7 @@ impl Projector {
         last: i64,
     ) -> Result<Option<Applied>, SinkError> {
         let doing = "projecting a batch";
+        let _turn = self.db.turns.background().await;
         let mut tx = conn
             .begin_with(self.db.backend.begin_write())
             .await

@@ -329,6 +329,7 @@ async fn build(
             },
         };
         let Some((last, _)) = derived.last else { break };
+        let _turn = db.turns.background().await;
         let mut tx = conn
             .begin_with(db.backend.begin_write())
             .await
@@ -405,6 +406,7 @@ async fn swap(
             .map_err(|e| db.error(doing, e))?;
     }
     let result = async {
+        let _turn = db.turns.background().await;
         let mut tx = conn
             .begin_with(db.backend.begin_write())
             .await

@@ -172,6 +172,7 @@ impl<F: FnMut(&SyncProgress)> Run<'_, F> {
         let db = self.db;
         let n = documents.len() as u64;
         let now = now_millis();
+        let _turn = db.turns.background().await;
         let mut tx = db
             .pool
             .begin_with(db.backend.begin_write())
