@@ -1,8 +1,14 @@
 //! `cargo xtask bench`: runs the criterion benchmarks and prints, per suite,
 //! a markdown table of throughput and of the ratio to the suite's baseline,
 //! measured in the same run (this machine is noisy: only ratios compare);
-//! then runs the benches that print their own table (latency percentiles)
-//! and passes that through.
+//! then runs the benches that print their own table (latency percentiles,
+//! projection lag, rebuild) and passes that through; last, every target's
+//! verdict in one table.
+//!
+//! PostgreSQL groups need a durable server (`fsync` and `synchronous_commit`
+//! on; the benches refuse one without): the one `KAIZALA_TEST_POSTGRES_URL`
+//! names, or else one started here as `cargo xtask test` starts it
+//! (`crate::services`) and stopped at the end.
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -10,7 +16,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::cmd;
+use crate::{cmd, services};
 
 /// One criterion group, its entries, and what they are compared to.
 struct Suite {
@@ -30,8 +36,11 @@ struct Suite {
 }
 
 /// What a PostgreSQL group needs, as the note for a skipped one says it.
-const POSTGRES: &str =
-    "PostgreSQL: set KAIZALA_TEST_POSTGRES_URL (`cargo xtask services` prints it)";
+const POSTGRES: &str = "a durable PostgreSQL (fsync and synchronous_commit on): \
+     set KAIZALA_TEST_POSTGRES_URL, or let `cargo xtask bench` start one";
+
+/// The variable naming the PostgreSQL server.
+const POSTGRES_VAR: &str = "KAIZALA_TEST_POSTGRES_URL";
 
 /// A target for one entry of a suite, against the suite's baseline.
 #[derive(Debug, Clone, Copy)]
@@ -110,78 +119,93 @@ const SUITES: &[Suite] = &[
     },
     Suite {
         package: "kaizala-sink",
-        bench: "ingest",
-        // Criterion's directory for the group `ingest/sqlite`.
-        group: "ingest_sqlite",
+        bench: "append",
+        group: "append_sqlite",
         unit: "events/s",
-        baseline: Some("bare_batched_insert"),
-        entries: &["sql_event_store", "bare_batched_insert"],
-        // Durably storing at least half as many events as the database
-        // takes rows inserted in bulk.
-        target: Some(Target::Faster {
-            entry: "sql_event_store",
-            factor: 0.5,
-        }),
+        baseline: Some("baseline_writer"),
+        entries: &["sql_event_store", "baseline_writer"],
+        // The ack path's database work alone, without HTTP: where the
+        // `kaizala ingest` figures below come from.
+        target: None,
         needs: None,
     },
     Suite {
         package: "kaizala-sink",
-        bench: "ingest",
-        group: "ingest_postgres",
+        bench: "append",
+        group: "append_postgres",
         unit: "events/s",
-        baseline: Some("bare_batched_insert"),
-        entries: &["sql_event_store", "bare_batched_insert"],
-        target: Some(Target::Faster {
-            entry: "sql_event_store",
-            factor: 0.5,
-        }),
+        baseline: Some("baseline_writer"),
+        entries: &["sql_event_store", "baseline_writer"],
+        target: None,
         needs: Some(POSTGRES),
     },
-    Suite {
-        package: "kaizala-cli",
-        bench: "ingest",
-        group: "cli_ingest_sqlite",
-        unit: "events/s",
-        baseline: Some("bare_insert"),
-        entries: &["kaizala_ingest", "bare_insert"],
-        // The whole process (HTTP, auth, decoding, the store) acknowledging
-        // at least half as many events as a bare batched insert stores.
-        target: Some(Target::Faster {
-            entry: "kaizala_ingest",
-            factor: 0.5,
-        }),
-        needs: None,
-    },
-    Suite {
-        package: "kaizala-cli",
-        bench: "ingest",
-        group: "cli_ingest_postgres",
-        unit: "events/s",
-        baseline: Some("bare_insert"),
-        entries: &["kaizala_ingest", "bare_insert"],
-        target: Some(Target::Faster {
-            entry: "kaizala_ingest",
-            factor: 0.5,
-        }),
-        needs: Some(POSTGRES),
-    },
+    ingest_suite("cli_ingest_survey_64_sqlite", true, None),
+    ingest_suite("cli_ingest_survey_256_sqlite", false, None),
+    ingest_suite("cli_ingest_mixed_64_sqlite", true, None),
+    ingest_suite("cli_ingest_mixed_256_sqlite", false, None),
+    ingest_suite("cli_ingest_survey_64_postgres", true, Some(POSTGRES)),
+    ingest_suite("cli_ingest_survey_256_postgres", false, Some(POSTGRES)),
+    ingest_suite("cli_ingest_mixed_64_postgres", true, Some(POSTGRES)),
+    ingest_suite("cli_ingest_mixed_256_postgres", false, Some(POSTGRES)),
 ];
 
+/// A group of `kaizala-cli`'s `ingest` bench: `kaizala ingest` against the
+/// minimal durable receiver, acknowledged events per second; held to 0.8×
+/// with 64 POSTs in flight (`targeted`), shown with 256.
+const fn ingest_suite(group: &'static str, targeted: bool, needs: Option<&'static str>) -> Suite {
+    Suite {
+        package: "kaizala-cli",
+        bench: "ingest",
+        group,
+        unit: "events/s",
+        baseline: Some("baseline_receiver"),
+        entries: &["kaizala_ingest", "baseline_receiver"],
+        target: if targeted {
+            Some(Target::Faster {
+                entry: "kaizala_ingest",
+                factor: 0.8,
+            })
+        } else {
+            None
+        },
+        needs,
+    }
+}
+
 /// A bench target that measures what criterion's means do not (percentiles,
-/// say) and prints its own markdown table, target verdict included, on
-/// standard output.
+/// say) and prints its own markdown table, target verdicts included (lines
+/// starting `target `), on standard output.
 struct Printed {
     package: &'static str,
     bench: &'static str,
 }
 
-const PRINTED: &[Printed] = &[Printed {
-    package: "kaizala-webhook",
-    bench: "receiver_latency",
-}];
+const PRINTED: &[Printed] = &[
+    Printed {
+        package: "kaizala-webhook",
+        bench: "receiver_latency",
+    },
+    Printed {
+        package: "kaizala-cli",
+        bench: "projection_lag",
+    },
+    Printed {
+        package: "kaizala-cli",
+        bench: "rebuild",
+    },
+];
 
 pub(crate) fn run() -> Result<()> {
+    let services = postgres();
+    let cargo_bench = |package: &str, bench: &str| {
+        let mut command = cmd::cargo(["bench", "-p", package, "--bench", bench, "--locked"]);
+        if let Some(services) = &services {
+            services.apply(&mut command);
+        }
+        command
+    };
     let criterion = target_dir().join("criterion");
+    let mut verdicts: Vec<(String, String)> = Vec::new();
     // Several suites may be groups of one bench target: run it once.
     let mut ran: Vec<(&str, &str, SystemTime)> = Vec::new();
     for suite in SUITES {
@@ -192,23 +216,24 @@ pub(crate) fn run() -> Result<()> {
             Some(&(_, _, since)) => since,
             None => {
                 let since = SystemTime::now();
-                cmd::run(&mut cmd::cargo([
-                    "bench",
-                    "-p",
-                    suite.package,
-                    "--bench",
-                    suite.bench,
-                    "--locked",
-                ]))?;
+                cmd::run(&mut cargo_bench(suite.package, suite.bench))?;
                 ran.push((suite.package, suite.bench, since));
                 since
             }
         };
+        let name = format!("`{}`", suite.group);
         match suite.needs {
             Some(needs) if !has_results(suite, &criterion, since) => {
                 println!("{}", skipped(suite, needs));
+                if suite.target.is_some() {
+                    verdicts.push((name, format!("not run, needs {needs}")));
+                }
             }
-            _ => println!("{}", report(suite, &criterion)?),
+            _ => {
+                let report = report(suite, &criterion)?;
+                verdicts.extend(target_lines(&report).map(|line| (name.clone(), line)));
+                println!("{report}");
+            }
         }
     }
     for printed in PRINTED {
@@ -216,19 +241,50 @@ pub(crate) fn run() -> Result<()> {
             "$ cargo bench -p {} --bench {} --locked",
             printed.package, printed.bench
         );
-        let mut bench = cmd::cargo([
-            "bench",
-            "-p",
-            printed.package,
-            "--bench",
-            printed.bench,
-            "--locked",
-        ]);
+        let mut bench = cargo_bench(printed.package, printed.bench);
         // Cargo's progress stays on the terminal; the table is the output.
         bench.stderr(std::process::Stdio::inherit());
-        println!("{}", cmd::output(&mut bench)?);
+        let output = cmd::output(&mut bench)?;
+        let name = format!("`{}`", printed.bench);
+        verdicts.extend(target_lines(&output).map(|line| (name.clone(), line)));
+        println!("{output}");
     }
+    println!("{}", summary(&verdicts));
     Ok(())
+}
+
+/// The PostgreSQL server's services: none when `KAIZALA_TEST_POSTGRES_URL`
+/// names one; else one started here (stopped when dropped), or none — the
+/// PostgreSQL groups are then skipped, with a note — when it cannot be.
+fn postgres() -> Option<services::Services> {
+    if std::env::var_os(POSTGRES_VAR).is_some_and(|url| !url.is_empty()) {
+        return None;
+    }
+    match services::plan().and_then(services::Plan::provision) {
+        Ok(services) => Some(services),
+        Err(err) => {
+            eprintln!("bench: PostgreSQL groups will be skipped: {err:#}");
+            None
+        }
+    }
+}
+
+/// The verdict lines of a report (`target …: met (…)`).
+fn target_lines(report: &str) -> impl Iterator<Item = String> + '_ {
+    report
+        .lines()
+        .filter(|line| line.starts_with("target "))
+        .map(|line| line.trim_start_matches("target ").to_owned())
+}
+
+/// Every target's verdict in one markdown table.
+fn summary(verdicts: &[(String, String)]) -> String {
+    let mut out =
+        String::from("Every target in this run\n\n| bench | target: verdict |\n|---|---|\n");
+    for (bench, verdict) in verdicts {
+        out.push_str(&format!("| {bench} | {verdict} |\n"));
+    }
+    out
 }
 
 fn target_dir() -> PathBuf {
@@ -476,14 +532,11 @@ mod tests {
     #[test]
     fn means_are_per_element_when_an_iteration_has_many() {
         let dir = TempDir::new("bench-elements");
-        let suite = SUITES
-            .iter()
-            .find(|s| s.package == "kaizala-cli" && s.group == "cli_ingest_sqlite")
-            .unwrap();
-        // 2,048 events per iteration: 409.6 ms and 204.8 ms an iteration.
+        let suite = suite("cli_ingest_mixed_64_sqlite");
+        // 4,096 events per iteration: 819.2 ms and 409.6 ms an iteration.
         for (entry, mean) in [
-            ("kaizala_ingest", 409_600_000.0),
-            ("bare_insert", 204_800_000.0),
+            ("kaizala_ingest", 819_200_000.0),
+            ("baseline_receiver", 409_600_000.0),
         ] {
             write_estimate(dir.path(), suite.group, entry, mean);
             std::fs::write(
@@ -491,7 +544,7 @@ mod tests {
                     .join(suite.group)
                     .join(entry)
                     .join("new/benchmark.json"),
-                r#"{"group_id": "cli_ingest_sqlite", "throughput": {"Elements": 2048}}"#,
+                r#"{"group_id": "cli_ingest_mixed_64_sqlite", "throughput": {"Elements": 4096}}"#,
             )
             .unwrap();
         }
@@ -501,22 +554,28 @@ mod tests {
             "{report}"
         );
         assert!(
-            report.contains("| `bare_insert` | 100.00 µs | 10000 | 1.00× |"),
+            report.contains("| `baseline_receiver` | 100.00 µs | 10000 | 1.00× |"),
             "{report}"
         );
         assert!(
-            report.contains("target `kaizala_ingest` ≥ 0.50× `bare_insert`: met (0.50×)"),
+            report.contains("target `kaizala_ingest` ≥ 0.80× `baseline_receiver`: NOT met (0.50×)"),
             "{report}"
         );
     }
 
     #[test]
+    fn the_ingest_target_is_at_64_in_flight() {
+        for suite in SUITES.iter().filter(|s| s.bench == "ingest") {
+            let targeted = suite.group.contains("_64_");
+            assert_eq!(suite.target.is_some(), targeted, "{}", suite.group);
+            assert!(targeted || suite.group.contains("_256_"), "{}", suite.group);
+        }
+    }
+
+    #[test]
     fn a_group_without_fresh_results_is_skipped_with_a_note() {
         let dir = TempDir::new("bench-skipped");
-        let suite = SUITES
-            .iter()
-            .find(|s| s.package == "kaizala-cli" && s.group == "cli_ingest_postgres")
-            .unwrap();
+        let suite = suite("cli_ingest_mixed_64_postgres");
         let before = SystemTime::now() - std::time::Duration::from_secs(60);
         // Nothing at all: the group did not run.
         assert!(!has_results(suite, dir.path(), before));
@@ -524,7 +583,7 @@ mod tests {
         write_estimate(dir.path(), suite.group, "kaizala_ingest", 400_000.0);
         assert!(!has_results(suite, dir.path(), before));
         // Both, written after the bench started.
-        write_estimate(dir.path(), suite.group, "bare_insert", 100_000.0);
+        write_estimate(dir.path(), suite.group, "baseline_receiver", 100_000.0);
         assert!(has_results(suite, dir.path(), before));
         // Both, but from a run before this one.
         let later = SystemTime::now() + std::time::Duration::from_secs(60);
@@ -533,14 +592,33 @@ mod tests {
         let note = skipped(suite, suite.needs.unwrap());
         assert_eq!(
             note,
-            "`cli_ingest_postgres` (`cargo bench -p kaizala-cli --bench ingest`): not run, needs \
-             PostgreSQL: set KAIZALA_TEST_POSTGRES_URL (`cargo xtask services` prints it)\n"
+            "`cli_ingest_mixed_64_postgres` (`cargo bench -p kaizala-cli --bench ingest`): not \
+             run, needs a durable PostgreSQL (fsync and synchronous_commit on): set \
+             KAIZALA_TEST_POSTGRES_URL, or let `cargo xtask bench` start one\n"
         );
         let report = report(suite, dir.path()).unwrap();
         assert!(
-            report.contains("target `kaizala_ingest` ≥ 0.50× `bare_insert`: NOT met (0.25×)"),
+            report.contains("target `kaizala_ingest` ≥ 0.80× `baseline_receiver`: NOT met (0.25×)"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn every_verdict_reaches_the_summary() {
+        let printed = "| backend | lag p99 |\n\ntarget SQLite projection lag p99 < 1000.00 ms: met (8.00 ms)\n\
+                       target PostgreSQL projection lag p99 < 1000.00 ms: NOT met (1200.00 ms)\n";
+        let verdicts: Vec<(String, String)> = target_lines(printed)
+            .map(|line| ("`projection_lag`".to_owned(), line))
+            .collect();
+        assert_eq!(verdicts.len(), 2);
+        let table = summary(&verdicts);
+        assert!(
+            table.contains(
+                "| `projection_lag` | SQLite projection lag p99 < 1000.00 ms: met (8.00 ms) |\n"
+            ),
+            "{table}"
+        );
+        assert!(table.contains("NOT met (1200.00 ms) |\n"), "{table}");
     }
 
     #[test]

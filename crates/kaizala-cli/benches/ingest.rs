@@ -1,341 +1,314 @@
-//! Durable ingest rate of the `kaizala ingest` process: events per second
-//! acknowledged by the real binary (a 200 means the event's transaction
-//! committed), against a bare batched insert of the same rows into the
-//! same database, in the same run.
+//! Acknowledged events per second: the `kaizala ingest` process against
+//! the least a durable receiver can do, with the same load, in the same
+//! run.
 //!
-//! - `kaizala_ingest`: `kaizala ingest` (the release binary cargo builds
-//!   with this bench) runs as a child process on loopback; 256 POSTs of
-//!   distinct events at a time (`KAIZALA_BENCH_IN_FLIGHT` to change it)
-//!   over kept-alive HTTP/1.1 connections (a `hyper_util` legacy client),
-//!   with the callback token; timed until every POST of the iteration was
-//!   answered 200. The events are built before the clock starts.
-//! - `bare_insert`: the rows the sink writes for those events (`events`
-//!   with the full payload, `responses`, `answers`, `messages`,
-//!   `member_changes`, `members`) inserted by this process directly, 256
-//!   events per transaction, 64 rows per multi-row `INSERT` — no HTTP, no
-//!   JSON decoding, no duplicate check: the database's own cost.
+//! - `kaizala_ingest`: the release `kaizala ingest` binary (built by cargo
+//!   with this bench) as a child process on 127.0.0.1, with a callback
+//!   token and path, projecting in the background as it does by default. A
+//!   200 means the event is committed to the event log.
+//! - `baseline_receiver`: `kaizala-sink/benches/support/baseline.rs` — a
+//!   hyper HTTP/1.1 server that reads the body, takes its `eventId` and
+//!   hands both to one writer task, which appends what is queued (up to
+//!   256) to one table in one transaction and answers 200 after the commit
+//!   — as a child process too (this bench binary started again), on a
+//!   database of its own with the same durability: SQLite a file, WAL,
+//!   `synchronous=FULL`, opened the way the sink opens it; PostgreSQL the
+//!   same server, which must run with `fsync` and `synchronous_commit` on.
 //!
-//! Group `cli_ingest_sqlite` always (a temporary file: WAL,
-//! `synchronous=FULL`, as the sink opens it); group `cli_ingest_postgres` when
-//! `KAIZALA_TEST_POSTGRES_URL` names a server (a database is created for
-//! the run and dropped after). Both entries write into the same database,
-//! one after the other.
+//! The load is the same for both, from this process: a `hyper_util` legacy
+//! client over kept-alive HTTP/1.1 connections, N POSTs in flight at all
+//! times (each with the `kz-callback-token` header and a distinct
+//! `eventId`), timed until the last POST of the iteration was answered
+//! 200; the bodies are built before the clock starts. Groups
+//! `cli_ingest_{workload}_{in_flight}_{backend}`:
+//!
+//! - workload `survey`: the 2,150-byte SurveyResponse callback
+//!   (`kaizala-types/benches/data/survey_response_2k.json`), a fresh
+//!   `eventId` (and `responseId`) each; `mixed`: the scale-out test's mix
+//!   (`tests/ingest_support/events.rs`: 70% survey responses, 20% text
+//!   messages, 10% members joining; 710 bytes a body on average);
+//! - 64 and 256 POSTs in flight (the target is at 64);
+//! - SQLite always; PostgreSQL when `KAIZALA_TEST_POSTGRES_URL` names a
+//!   durable server (a database is made for each receiver and dropped
+//!   after).
+//!
+//! With `KAIZALA_BENCH_NO_PROJECT=1` each group has a third entry,
+//! `kaizala_ingest_no_project`: `kaizala ingest --no-project` on a database
+//! of its own — the ack path without the projector beside it, to tell the
+//! two costs apart.
+//!
+//! After each `kaizala_ingest` entry the bench waits for the projector to
+//! catch up, so no entry runs beside the previous one's backlog; on
+//! PostgreSQL it forces a checkpoint before each entry, so none pays for
+//! flushing what another wrote (the server is shared, and with `fsync` and
+//! `full_page_writes` on a checkpoint is what costs most). At the end it checks that
+//! every acknowledged event is in its table exactly once, that `kaizala
+//! ingest` reported each stored once, and that the projection reached the
+//! log's head without errors; and it prints each receiver's CPU time per
+//! event. Run as a test (`cargo test --all-targets`), each entry delivers
+//! one iteration of 64 events and the same checks run.
 //!
 //! `cargo bench -p kaizala-cli --bench ingest`
 
-/// The baseline, shared with kaizala-sink's `ingest` bench.
-#[path = "../../kaizala-sink/benches/support/bare_insert.rs"]
-mod bare_insert;
-#[allow(dead_code)] // the scale-out test's generator: part of it is for the test
-#[path = "../tests/ingest_support/events.rs"]
-mod events;
+mod support;
 
-use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use bare_insert::{Received, create_postgres, drop_postgres};
-use bytes::Bytes;
-use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use events::{SampleEvent, sample_event};
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use criterion::{Criterion, SamplingMode, Throughput};
 use kaizala_sink::Sink;
-use sqlx::Row;
+use support::load::{self, Http, Workload};
+use support::process::{self, ServerProcess};
+use support::{baseline, measuring, postgres, scalar};
 
-/// Events per measured iteration.
-const EVENTS: usize = 2048;
-/// POSTs in flight at once, unless `KAIZALA_BENCH_IN_FLIGHT` says
-/// otherwise: enough to fill the store's batches of 256 (the bare
-/// insert's transaction size), as a busy receiver's are.
-const IN_FLIGHT: usize = 256;
+/// POSTs in flight.
+const IN_FLIGHT: [usize; 2] = [64, 256];
+const WORKLOADS: [Workload; 2] = [Workload::Survey, Workload::Mixed];
 
-/// `IN_FLIGHT`, or `KAIZALA_BENCH_IN_FLIGHT` (to see how the rate depends
-/// on concurrency).
-fn in_flight() -> usize {
-    std::env::var("KAIZALA_BENCH_IN_FLIGHT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(IN_FLIGHT)
-}
-/// Events per transaction of the bare insert (the store's largest batch).
-const BATCH: usize = 256;
-/// The callback token and path the receiver is started with.
-const TOKEN: &str = "bench-callback-token-5d0b";
-const PATH: &str = "/kaizala";
-
-/// Event numbers: both entries write into one database, so no id repeats.
-static NEXT: AtomicU64 = AtomicU64::new(0);
-
-/// `n` new events, with distinct members (the bare insert has no upsert).
-fn fresh(n: usize) -> Vec<SampleEvent> {
-    (0..n)
-        .map(|_| sample_event("bench", NEXT.fetch_add(1, Ordering::Relaxed), None))
-        .collect()
+fn events_per_iteration() -> usize {
+    if measuring() { 4096 } else { 64 }
 }
 
-type Http = Client<HttpConnector, Full<Bytes>>;
-
-/// A `kaizala ingest` child process; killed when dropped.
-struct IngestProcess {
-    child: Child,
-    url: String,
-    log: std::path::PathBuf,
+/// CPU time per entry, for the notes printed at the end.
+#[derive(Default)]
+struct Cpu {
+    rows: Vec<String>,
 }
 
-impl IngestProcess {
-    /// Starts the release binary on a free loopback port and waits until
-    /// it answers the validation request.
-    async fn start(db_url: &str, log_dir: &Path, client: &Http) -> IngestProcess {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let log = log_dir.join(format!("ingest-{port}.log"));
-        let child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
-            .args(["ingest", "--db", db_url, "--listen", &addr.to_string()])
-            .args(["--callback-token", TOKEN, "--path", PATH])
-            .env("RUST_LOG", "warn,sqlx=error")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("starting the kaizala binary");
-        let mut process = IngestProcess {
-            child,
-            url: format!("http://{addr}{PATH}"),
-            log,
+impl Cpu {
+    /// Runs `entry` and notes the CPU time the receiver, the PostgreSQL
+    /// server and the load generator spent per acknowledged event.
+    fn note<R>(
+        &mut self,
+        group: &str,
+        entry: &str,
+        receiver: &ServerProcess,
+        acked: &AtomicU64,
+        run: impl FnOnce() -> R,
+    ) -> R {
+        let before = (
+            receiver.cpu(),
+            process::postgres_cpu(),
+            process::own_cpu(),
+            acked.load(Ordering::Relaxed),
+        );
+        let result = run();
+        let events = acked.load(Ordering::Relaxed) - before.3;
+        if events == 0 {
+            // Left out by a filter.
+            return result;
+        }
+        let events = events as f64;
+        let per_event = |after: Duration, before: Duration| {
+            format!(
+                "{:.1}",
+                after.saturating_sub(before).as_secs_f64() * 1e6 / events
+            )
         };
-        let ping = format!("{}?validationToken=ping", process.url);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let request = http::Request::get(&ping)
-                .body(Full::new(Bytes::new()))
-                .unwrap();
-            if let Ok(response) = client.request(request).await
-                && response.status() == 200
-            {
-                let _ = response.into_body().collect().await;
-                return process;
-            }
-            assert!(
-                process.child.try_wait().unwrap().is_none() && Instant::now() < deadline,
-                "kaizala ingest did not start:\n{}",
-                process.stderr()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// SIGTERM: it drains and prints its summary line, which is returned.
-    async fn stop(mut self) -> String {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success(), "kill -TERM {pid}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "kaizala ingest did not stop");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let stderr = self.stderr();
-        stderr
-            .lines()
-            .rev()
-            .find(|l| l.contains(" received, "))
-            .unwrap_or_else(|| panic!("no summary from kaizala ingest:\n{stderr}"))
-            .to_owned()
+        self.rows.push(format!(
+            "| {group} | {entry} | {events} | {} | {} | {} |",
+            per_event(receiver.cpu(), before.0),
+            per_event(process::postgres_cpu(), before.1),
+            per_event(process::own_cpu(), before.2),
+        ));
+        result
     }
 }
 
-impl Drop for IngestProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The databases of one backend: `kaizala ingest`'s, the baseline's, and
+/// the one of `kaizala ingest --no-project` when it runs too.
+struct Databases {
+    ingest: String,
+    baseline: String,
+    no_project: Option<String>,
 }
 
-/// Every event POSTed, `in_flight` at a time; the time until the last 200.
-async fn through_ingest(
-    client: &Http,
-    url: &str,
-    events: Vec<SampleEvent>,
-    in_flight: usize,
-) -> Duration {
-    let bodies: Arc<Vec<Bytes>> = Arc::new(events.into_iter().map(|e| e.body).collect());
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let posters: Vec<_> = (0..in_flight)
-        .map(|_| {
-            let (client, url) = (client.clone(), url.to_owned());
-            let (bodies, next) = (Arc::clone(&bodies), Arc::clone(&next));
-            tokio::spawn(async move {
-                while let Some(body) = bodies.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let request = http::Request::post(&url)
-                        .header(
-                            http::header::CONTENT_TYPE,
-                            "application/json; charset=utf-8",
-                        )
-                        .header("kz-callback-token", TOKEN)
-                        .body(Full::new(body.clone()))
-                        .unwrap();
-                    let response = client.request(request).await.unwrap();
-                    let status = response.status();
-                    let answer = response.into_body().collect().await.unwrap().to_bytes();
-                    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
-                }
-            })
-        })
-        .collect();
-    for poster in posters {
-        poster.await.unwrap();
-    }
-    started.elapsed()
-}
-
-/// The same rows inserted directly, `BATCH` events per transaction; the
-/// time it took. The rows are built before the clock starts: the baseline
-/// is the database's work alone.
-async fn bare_insert(sink: &Sink, events: Vec<SampleEvent>, sqlite: bool) -> Duration {
-    let at = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let batches = events
-        .chunks(BATCH)
-        .map(|batch| {
-            let received: Vec<Received<'_>> = batch
-                .iter()
-                .map(|e| Received { body: &e.body, at })
-                .collect();
-            bare_insert::rows_of(&received)
-        })
-        .collect();
-    bare_insert::insert(sink.pool(), batches, sqlite).await
-}
-
-/// Both entries of one backend's group, on the database at `url`, then
-/// the check that every event is there once.
+/// Every group of one backend.
 fn bench_backend(
     c: &mut Criterion,
     runtime: &tokio::runtime::Runtime,
     label: &str,
-    url: &str,
+    dbs: &Databases,
     log_dir: &Path,
 ) {
-    let sqlite = label == "sqlite";
-    let in_flight = in_flight();
-    // Migrated here first, so the receiver finds the tables made.
-    let sink = runtime.block_on(Sink::connect(url)).unwrap();
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client: Http = Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(in_flight)
-        .build(connector);
-    let ingest = runtime.block_on(IngestProcess::start(url, log_dir, &client));
-    let (ingested, inserted) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-
-    let mut group = c.benchmark_group(format!("cli_ingest_{label}"));
-    group.throughput(Throughput::Elements(EVENTS as u64));
-    group.sample_size(10);
-    // Each iteration takes a good fraction of a second: the same number of
-    // iterations per sample keeps the run within the measurement time.
-    group.sampling_mode(SamplingMode::Flat);
-    group.measurement_time(Duration::from_secs(10));
-    group.warm_up_time(Duration::from_secs(2));
-    group.bench_function("kaizala_ingest", |b| {
-        b.to_async(runtime).iter_custom(|iters| {
-            let (client, url, ingested) =
-                (client.clone(), ingest.url.clone(), Arc::clone(&ingested));
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += through_ingest(&client, &url, fresh(EVENTS), in_flight).await;
-                    ingested.fetch_add(EVENTS as u64, Ordering::Relaxed);
-                }
-                total
-            }
+    let n = events_per_iteration();
+    // Migrated here first, so the receiver finds its tables made.
+    let sink = runtime.block_on(Sink::connect(&dbs.ingest)).unwrap();
+    let client: Http = load::client(*IN_FLIGHT.iter().max().unwrap());
+    let ingest = runtime.block_on(ServerProcess::ingest(&dbs.ingest, log_dir, &client));
+    let base = runtime.block_on(ServerProcess::baseline(&dbs.baseline, log_dir, &client));
+    let no_project = dbs.no_project.as_deref().map(|db| {
+        runtime.block_on(async {
+            Sink::connect(db).await.unwrap().close().await;
+            ServerProcess::ingest_with(db, log_dir, &client, &["--no-project"]).await
         })
     });
-    group.bench_function("bare_insert", |b| {
-        b.to_async(runtime).iter_custom(|iters| {
-            let (sink, inserted) = (sink.clone(), Arc::clone(&inserted));
-            async move {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    total += bare_insert(&sink, fresh(EVENTS), sqlite).await;
-                    inserted.fetch_add(EVENTS as u64, Ordering::Relaxed);
-                }
-                total
-            }
-        })
-    });
-    group.finish();
+    let acked: [Arc<AtomicU64>; 3] = Default::default();
+    let mut entries = vec![
+        ("baseline_receiver", &base, &acked[0]),
+        ("kaizala_ingest", &ingest, &acked[1]),
+    ];
+    if let Some(process) = &no_project {
+        entries.push(("kaizala_ingest_no_project", process, &acked[2]));
+    }
+    let mut cpu = Cpu::default();
 
-    // What was acknowledged is there: the comparison is of work done.
+    for workload in WORKLOADS {
+        for in_flight in IN_FLIGHT {
+            let name = format!("cli_ingest_{}_{in_flight}_{label}", workload.name());
+            let mut group = c.benchmark_group(&name);
+            group.throughput(Throughput::Elements(n as u64));
+            group.sample_size(10);
+            // An iteration takes a good fraction of a second: the same
+            // number of them in each sample keeps to the measurement time.
+            group.sampling_mode(SamplingMode::Flat);
+            group.measurement_time(Duration::from_secs(8));
+            group.warm_up_time(Duration::from_secs(2));
+            for &(entry, receiver, acked) in &entries {
+                runtime.block_on(postgres::checkpoint(sink.pool()));
+                cpu.note(&name, entry, receiver, acked, || {
+                    group.bench_function(entry, |b| {
+                        b.to_async(runtime).iter_custom(|iters| {
+                            let (client, url) = (client.clone(), receiver.url.clone());
+                            async move {
+                                let mut total = Duration::ZERO;
+                                for _ in 0..iters {
+                                    let bodies = workload.bodies(n);
+                                    total +=
+                                        load::closed_loop(&client, &url, bodies, in_flight).await;
+                                    acked.fetch_add(n as u64, Ordering::Relaxed);
+                                }
+                                total
+                            }
+                        })
+                    });
+                    if entry == "kaizala_ingest" {
+                        // Its projector's work for these events is part of
+                        // its CPU time, and no backlog reaches the next entry.
+                        runtime.block_on(support::caught_up(&sink, Duration::from_secs(600)));
+                    }
+                });
+            }
+            group.finish();
+        }
+    }
+    drop(entries);
+
+    // What was acknowledged is there, once; and projected.
+    let baseline_stats = runtime.block_on(base.baseline_stats(&client));
+    drop(base);
     let summary = runtime.block_on(ingest.stop());
-    let (ingested, inserted) = (
-        ingested.load(Ordering::Relaxed),
-        inserted.load(Ordering::Relaxed),
+    let (appended, ingested) = (
+        acked[0].load(Ordering::Relaxed),
+        acked[1].load(Ordering::Relaxed),
     );
-    let stored = runtime.block_on(async {
-        sqlx::query("SELECT COUNT(*) FROM events")
-            .fetch_one(sink.pool())
-            .await
-            .unwrap()
-            .try_get::<i64, _>(0)
-            .unwrap()
+    if let (Some(process), Some(db)) = (no_project, &dbs.no_project) {
+        let summary = runtime.block_on(process.stop());
+        let stored = acked[2].load(Ordering::Relaxed);
+        let in_log = runtime.block_on(async {
+            let sink = Sink::connect(db).await.unwrap();
+            let n = scalar(sink.pool(), "SELECT COUNT(*) FROM events").await as u64;
+            sink.close().await;
+            n
+        });
+        assert_eq!(in_log, stored, "{label}: rows in events (--no-project)");
+        assert!(
+            summary.contains(&format!(" {stored} stored, 0 duplicates")),
+            "{label}: kaizala ingest --no-project said:\n{summary}"
+        );
+    }
+    let (in_log, indexed, errors) = runtime.block_on(async {
+        (
+            scalar(sink.pool(), "SELECT COUNT(*) FROM events").await as u64,
+            scalar(sink.pool(), "SELECT COUNT(*) FROM event_index").await as u64,
+            scalar(sink.pool(), "SELECT COUNT(*) FROM projection_errors").await,
+        )
     });
+    let in_baseline = runtime.block_on(async {
+        let pool = baseline::pool(&dbs.baseline).await;
+        let n = scalar(&pool, &format!("SELECT COUNT(*) FROM {}", baseline::TABLE)).await;
+        pool.close().await;
+        n as u64
+    });
+    assert_eq!(in_log, ingested, "{label}: rows in events");
     assert_eq!(
-        stored as u64,
-        ingested + inserted,
-        "ingest_{label}: rows in events"
+        in_baseline,
+        appended,
+        "{label}: rows in {}",
+        baseline::TABLE
+    );
+    assert_eq!(
+        (indexed, errors),
+        (ingested, 0),
+        "{label}: the projection of every event"
     );
     assert!(
         summary.contains(&format!(" {ingested} stored, 0 duplicates")),
-        "ingest_{label}: kaizala ingest said {summary:?}, {ingested} events were acknowledged"
+        "{label}: kaizala ingest said:\n{summary}\n{ingested} events were acknowledged"
+    );
+    let line = |prefix: &str| {
+        summary
+            .lines()
+            .rev()
+            .find(|l| l.starts_with(prefix) || l.contains(prefix))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    eprintln!(
+        "\n{label}: kaizala ingest: {}; {}\n{label}: baseline: {baseline_stats}\n",
+        line(" received, "),
+        line("projected ")
     );
     eprintln!(
-        "ingest_{label}: kaizala ingest ({in_flight} POSTs in flight): {summary}; \
-         bare insert: {inserted} events"
+        "CPU time per acknowledged event, µs (whole entry: warm-up, samples and, for \
+         kaizala_ingest, the projector catching up)\n\n\
+         | group | entry | events | receiver process | postgres processes | load generator |\n\
+         |---|---|---:|---:|---:|---:|\n{}\n",
+        cpu.rows.join("\n")
     );
     runtime.block_on(sink.close());
 }
 
-/// SQLite, then PostgreSQL if there is a server.
-fn ingest(c: &mut Criterion) {
+/// Whether `kaizala ingest --no-project` runs too.
+fn with_no_project() -> bool {
+    std::env::var("KAIZALA_BENCH_NO_PROJECT").is_ok_and(|v| v == "1")
+}
+
+fn main() {
+    baseline::serve_if_child();
+    let mut c = Criterion::default().configure_from_args();
+    // The load generator's runtime; the receivers have their own processes.
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.db");
-    let url = format!("sqlite://{}", path.display());
-    bench_backend(c, &runtime, "sqlite", &url, dir.path());
+    let sqlite = |name: &str| format!("sqlite://{}", dir.path().join(name).display());
+    let dbs = Databases {
+        ingest: sqlite("ingest.db"),
+        baseline: baseline::sqlite_url(&dir.path().join("baseline.db")),
+        no_project: with_no_project().then(|| sqlite("no_project.db")),
+    };
+    bench_backend(&mut c, &runtime, "sqlite", &dbs, dir.path());
 
-    match std::env::var("KAIZALA_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.trim().is_empty() => {
-            let (url, name) = runtime.block_on(create_postgres(&admin, "kzcli_bench"));
-            bench_backend(c, &runtime, "postgres", &url, dir.path());
-            runtime.block_on(drop_postgres(&admin, &name));
+    if let Some(admin) = runtime.block_on(postgres::server(measuring(), "ingest")) {
+        let mut made = Vec::new();
+        let mut create = |prefix: &str| {
+            let (url, name) = runtime.block_on(postgres::create(&admin, prefix));
+            made.push(name);
+            url
+        };
+        let dbs = Databases {
+            ingest: create("kzcli_ingest"),
+            baseline: create("kzcli_baseline"),
+            no_project: with_no_project().then(|| create("kzcli_no_project")),
+        };
+        bench_backend(&mut c, &runtime, "postgres", &dbs, dir.path());
+        for name in made {
+            runtime.block_on(postgres::drop(&admin, &name));
         }
-        _ => eprintln!(
-            "cli_ingest_postgres skipped: set KAIZALA_TEST_POSTGRES_URL (cargo xtask services prints it)"
-        ),
     }
+    c.final_summary();
 }
-
-criterion_group!(benches, ingest);
-criterion_main!(benches);

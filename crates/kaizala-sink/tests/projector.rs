@@ -237,8 +237,14 @@ async fn what_a_stopped_rebuild_left_is_cleared() {
         assert!(rebuild.stale, "{}: {status}", db.kind);
         assert_eq!(status.leftover_tables, ["answers__new", "responses__new"]);
         let text = status.to_string();
-        assert!(text.contains("stopped: the next rebuild takes over"), "{text}");
-        assert!(text.contains("leftovers    answers__new, responses__new"), "{text}");
+        assert!(
+            text.contains("stopped: the next rebuild takes over"),
+            "{text}"
+        );
+        assert!(
+            text.contains("leftovers    answers__new, responses__new"),
+            "{text}"
+        );
 
         let projector = sink.projector().spawn();
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -247,7 +253,11 @@ async fn what_a_stopped_rebuild_left_is_cleared() {
             if status.leftover_tables.is_empty() && status.rebuild.is_none() {
                 break;
             }
-            assert!(Instant::now() < deadline, "{}: not cleared:\n{status}", db.kind);
+            assert!(
+                Instant::now() < deadline,
+                "{}: not cleared:\n{status}",
+                db.kind
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         projector.shutdown().await;

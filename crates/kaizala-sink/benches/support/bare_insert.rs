@@ -1,248 +1,364 @@
-//! The baseline of the durable-ingest benches (`kaizala-sink`'s `ingest`
-//! and `kaizala-cli`'s `ingest`, which includes this file): the rows
-//! `SqlEventStore` writes for a mix of survey responses, text messages and
-//! members joining, inserted directly — a batch of events per transaction,
-//! multi-row `INSERT`s, no duplicate check, no upserts — and throwaway
-//! PostgreSQL databases to run in.
+//! The baseline of the rebuild bench: the rows a rebuild wrote, inserted
+//! directly into a fresh set of the same tables — plain multi-row `INSERT`s
+//! (64 rows a statement; a remainder in statements of 16, 4 and 1 rows),
+//! no upserts, no reading of the log, no JSON — then the same secondary
+//! indexes built, as a rebuild builds them after filling its tables.
+//!
+//! Parameters are written as the sink writes them: `$1, $2, …` on
+//! PostgreSQL, `?` on SQLite (sqlx's SQLite driver looks every `$n` up by
+//! name, a linear search per parameter, which costs a 64-row statement of
+//! 16 columns more than the insert).
+//!
+//! The rows are read back from the rebuilt tables before the clock starts,
+//! so they are exactly the rebuild's, value for value, whatever the
+//! projection rules are; the tables' columns, types, keys and indexes are
+//! read from the database, so they are the schema's of this release.
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-use sqlx::{AnyPool, Connection};
+use futures_util::TryStreamExt;
+use sqlx::{AnyConnection, Connection, Row};
 
 /// Rows per multi-row `INSERT`.
 pub const ROWS_PER_STATEMENT: usize = 64;
 
+/// A column's type, as far as binding goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `TEXT`.
+    Text,
+    /// `BIGINT`, `INTEGER`.
+    Int,
+    /// `DOUBLE PRECISION`.
+    Float,
+}
+
 /// A value to bind.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub enum V {
+    /// Text, or NULL.
     T(Option<String>),
+    /// An integer, or NULL.
     I(Option<i64>),
+    /// A double, or NULL.
     F(Option<f64>),
 }
 
-/// Some text.
-fn t(s: impl Into<String>) -> V {
-    V::T(Some(s.into()))
+/// A projected table: its shape, and its rows (flattened, row after row).
+#[derive(Debug)]
+pub struct Table {
+    /// Its name.
+    pub name: String,
+    /// Its columns, in order.
+    pub columns: Vec<(String, Kind, bool)>,
+    /// `PRIMARY KEY (…)`.
+    pub key: String,
+    /// Its secondary indexes: name, and what follows `ON table` in their
+    /// definition (`(cols) [WHERE …]`, or `USING btree (cols)`).
+    pub indexes: Vec<(String, String)>,
+    /// Every value of every row.
+    pub values: Vec<V>,
 }
 
-/// A JSON string as text (NULL for anything else).
-fn text(v: &Value) -> V {
-    V::T(v.as_str().map(str::to_owned))
+impl Table {
+    /// Rows held.
+    pub fn rows(&self) -> usize {
+        self.values.len() / self.columns.len().max(1)
+    }
 }
 
-/// A table's `INSERT INTO` head and its rows.
-pub type TableRows = (&'static str, Vec<Vec<V>>);
-
-/// One received event: its body and when it arrived (epoch ms).
-pub struct Received<'a> {
-    pub body: &'a [u8],
-    pub at: i64,
+/// The projected tables of the sink's database (from its bookkeeping).
+pub async fn projected_tables(conn: &mut AnyConnection) -> Vec<String> {
+    sqlx::query("SELECT table_name FROM projection_tables ORDER BY table_name")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.try_get::<String, _>(0).unwrap())
+        .collect()
 }
 
-/// The rows `SqlEventStore` writes for these events, by table (the values
-/// of the sink's normalisation for this mix of events: survey responses,
-/// text messages, members joining, all in a group subscription).
-pub fn rows_of(events: &[Received<'_>]) -> Vec<TableRows> {
-    let (mut ev, mut resp, mut ans, mut msg, mut chg, mut mem) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for e in events {
-        let json: Value = serde_json::from_slice(e.body).unwrap();
-        let at = e.at;
-        let group = text(&json["objectId"]);
-        let sender = text(&json["fromUserId"]);
-        ev.push(vec![
-            text(&json["eventId"]),
-            text(&json["eventType"]),
-            group.clone(),
-            t("Group"),
-            group.clone(),
-            sender.clone(),
-            V::I(Some(at)),
-            t(std::str::from_utf8(e.body).unwrap()),
-            V::I(Some(at)),
-        ]);
-        let d = &json["data"];
-        match json["eventType"].as_str().unwrap() {
-            "SurveyResponse" => {
-                let questions = d["responseDetails"]["responseWithQuestions"]
-                    .as_array()
-                    .unwrap();
-                resp.push(vec![
-                    text(&d["responseId"]),
-                    text(&d["actionId"]),
-                    group.clone(),
-                    V::T(None),
-                    text(&d["responderId"]),
-                    text(&d["responder"]),
-                    text(&d["responderName"]),
-                    V::I(Some(0)),
-                    V::I(None),
-                    V::I(Some(0)),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                    t("0123456789abcdef"),
-                    t(d["responseDetails"].to_string()),
-                ]);
-                for (i, q) in questions.iter().enumerate() {
-                    let (tv, nv, jv) = match &q["answer"] {
-                        Value::String(s) => (V::T(Some(s.clone())), V::F(None), V::T(None)),
-                        Value::Number(n) => (V::T(None), V::F(n.as_f64()), V::T(None)),
-                        other => (V::T(None), V::F(None), V::T(Some(other.to_string()))),
-                    };
-                    ans.push(vec![
-                        text(&d["responseId"]),
-                        V::I(Some(i as i64)),
-                        text(&d["actionId"]),
-                        text(&q["title"]),
-                        text(&q["type"]),
-                        V::I(Some(i64::from(q["isInvisible"] == true))),
-                        tv,
-                        nv,
-                        jv,
-                    ]);
-                }
-            }
-            "TextMessageCreated" => msg.push(vec![
-                text(&json["eventId"]),
-                group.clone(),
-                sender.clone(),
-                V::T(None),
-                text(&json["fromUserName"]),
-                text(&d["text"]),
-                V::I(Some(at)),
-            ]),
-            _ => {
-                chg.push(vec![
-                    text(&json["eventId"]),
-                    group.clone(),
-                    text(&d["memberId"]),
-                    text(&d["member"]),
-                    text(&d["memberName"]),
-                    t("Member"),
-                    t("added"),
-                    sender.clone(),
-                    V::T(None),
-                    V::I(Some(at)),
-                ]);
-                mem.push(vec![
-                    group.clone(),
-                    text(&d["memberId"]),
-                    text(&d["member"]),
-                    text(&d["memberName"]),
-                    t("Member"),
-                    V::I(None),
-                    V::T(None),
-                    V::I(Some(at)),
-                    V::I(Some(at)),
-                ]);
-            }
+fn kind(declared: &str) -> Kind {
+    match declared.to_ascii_uppercase().as_str() {
+        "TEXT" => Kind::Text,
+        "BIGINT" | "INTEGER" => Kind::Int,
+        "DOUBLE PRECISION" => Kind::Float,
+        other => panic!("no binding for a column of type {other}"),
+    }
+}
+
+/// Reads `name`'s shape and every row.
+pub async fn read(conn: &mut AnyConnection, sqlite: bool, name: &str) -> Table {
+    let strings = |rows: Vec<sqlx::any::AnyRow>, n: usize| -> Vec<Vec<String>> {
+        rows.iter()
+            .map(|row| {
+                (0..n)
+                    .map(|i| row.try_get::<String, _>(i).unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let (columns, key, indexes) = if sqlite {
+        let info = sqlx::query(
+            "SELECT name, type, CAST(\"notnull\" AS TEXT), CAST(pk AS TEXT) \
+             FROM pragma_table_info($1) ORDER BY cid",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let info = strings(info, 4);
+        let columns = info
+            .iter()
+            .map(|c| (c[0].clone(), kind(&c[1]), c[2] == "1"))
+            .collect();
+        let mut key: Vec<(i64, String)> = info
+            .iter()
+            .filter(|c| c[3] != "0")
+            .map(|c| (c[3].parse().unwrap(), c[0].clone()))
+            .collect();
+        key.sort();
+        let key = key.into_iter().map(|(_, c)| c).collect::<Vec<_>>();
+        let indexes = sqlx::query(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 \
+             AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        (
+            columns,
+            format!("PRIMARY KEY ({})", key.join(", ")),
+            strings(indexes, 2),
+        )
+    } else {
+        let info = sqlx::query(
+            "SELECT column_name::text, data_type::text, is_nullable::text \
+             FROM information_schema.columns WHERE table_schema = current_schema() \
+             AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let columns = strings(info, 3)
+            .into_iter()
+            .map(|c| (c[0].clone(), kind(&c[1]), c[2] == "NO"))
+            .collect();
+        let key: String = sqlx::query(
+            "SELECT pg_get_constraintdef(oid)::text FROM pg_constraint \
+             WHERE conrelid = $1::regclass AND contype = 'p'",
+        )
+        .bind(name)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+        let indexes = sqlx::query(
+            "SELECT indexname::text, indexdef::text FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = $1 ORDER BY indexname",
+        )
+        .bind(name)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+        let indexes = strings(indexes, 2)
+            .into_iter()
+            .filter(|i| !i[0].ends_with("_pkey"))
+            .collect();
+        (columns, key, indexes)
+    };
+    let indexes = indexes
+        .into_iter()
+        .map(|i| {
+            // `CREATE INDEX n ON [schema.]table …`: keep what follows the table.
+            let after_on = i[1]
+                .split_once(" ON ")
+                .unwrap_or_else(|| panic!("an index definition: {}", i[1]))
+                .1;
+            let rest = after_on.split_once(' ').map_or("", |(_, rest)| rest);
+            (i[0].clone(), rest.to_owned())
+        })
+        .collect();
+    let mut table = Table {
+        name: name.to_owned(),
+        columns,
+        key,
+        indexes,
+        values: Vec::new(),
+    };
+    let list = table
+        .columns
+        .iter()
+        .map(|c| c.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT {list} FROM {name}");
+    let mut rows = sqlx::query(&sql).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await.unwrap() {
+        for (i, (_, kind, _)) in table.columns.iter().enumerate() {
+            table.values.push(match kind {
+                Kind::Text => V::T(row.try_get(i).unwrap()),
+                Kind::Int => V::I(row.try_get(i).unwrap()),
+                Kind::Float => V::F(row.try_get(i).unwrap()),
+            });
         }
     }
-    vec![
-        (
-            "events (event_id, event_type, object_id, object_type, group_id, from_user_id, \
-             received_at, payload, due_at)",
-            ev,
-        ),
-        (
-            "responses (response_id, action_id, group_id, package_id, responder_id, \
-             responder_phone, responder_name, is_anonymous, is_completed, is_update, \
-             responded_at, version_at, first_seen_at, fingerprint, details)",
-            resp,
-        ),
-        (
-            "answers (response_id, question_index, action_id, title, question_type, \
-             is_invisible, text_value, number_value, json_value)",
-            ans,
-        ),
-        (
-            "messages (event_id, group_id, sender_id, sender_phone, sender_name, text, sent_at)",
-            msg,
-        ),
-        (
-            "member_changes (event_id, group_id, member_id, phone, name, role, change_type, \
-             by_user_id, by_user_name, changed_at)",
-            chg,
-        ),
-        (
-            "members (group_id, member_id, phone, name, role, is_provisioned, profile_pic, \
-             joined_at, updated_at)",
-            mem,
-        ),
-    ]
+    table
 }
 
-/// Inserts `batches` (each the rows of one transaction) into `pool`; the
-/// time it took. Build the rows before calling: this times the database's
-/// work alone.
-pub async fn insert(pool: &AnyPool, batches: Vec<Vec<TableRows>>, sqlite: bool) -> Duration {
+/// The name the baseline fills for `table`.
+pub fn bare_name(table: &str) -> String {
+    format!("bare_{table}")
+}
+
+/// How long the baseline took.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Creating the tables and inserting every row.
+    pub insert: Duration,
+    /// Building the secondary indexes.
+    pub indexes: Duration,
+    /// Of `insert`, the statements of each table (commits apart).
+    pub per_table: Vec<(String, Duration)>,
+}
+
+/// Creates `bare_{table}` for each table (columns and primary key, no
+/// secondary index), inserts every row in `transactions` transactions
+/// (each an equal slice of every table), then builds the indexes.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    sqlite: bool,
+    tables: &[Table],
+    transactions: usize,
+) -> Timing {
+    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
     let started = Instant::now();
-    for batch in batches {
-        let mut conn = pool.acquire().await.unwrap();
-        // SQLite: take the write lock at once, as the store does.
-        let mut tx = conn
-            .begin_with(if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" })
+    for table in tables {
+        let bare = bare_name(&table.name);
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(name, kind, not_null)| {
+                let ty = match kind {
+                    Kind::Text => "TEXT",
+                    Kind::Int if sqlite => "INTEGER",
+                    Kind::Int => "BIGINT",
+                    Kind::Float => "DOUBLE PRECISION",
+                };
+                format!("{name} {ty}{}", if *not_null { " NOT NULL" } else { "" })
+            })
+            .collect();
+        sqlx::query(&format!("DROP TABLE IF EXISTS {bare}"))
+            .execute(&mut *conn)
             .await
             .unwrap();
-        for (table, rows) in batch {
-            for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-                let cols = chunk[0].len();
-                let values: Vec<String> = (0..chunk.len())
-                    .map(|r| {
-                        let ps: Vec<String> = (0..cols)
-                            .map(|c| format!("${}", r * cols + c + 1))
-                            .collect();
-                        format!("({})", ps.join(","))
-                    })
-                    .collect();
-                let sql = format!("INSERT INTO {table} VALUES {}", values.join(","));
-                let mut q = sqlx::query(&sql);
-                for v in chunk.iter().flatten() {
-                    q = match v.clone() {
-                        V::T(s) => q.bind(s),
-                        V::I(i) => q.bind(i),
-                        V::F(Some(f)) => q.bind(f),
-                        // sqlx 0.8.6's Any driver swaps the types of NULL
-                        // f32 and f64 (see kaizala-sink's write.rs): this
-                        // binds a NULL DOUBLE PRECISION.
-                        V::F(None) => q.bind(None::<f32>),
-                    };
-                }
-                q.execute(&mut *tx).await.unwrap();
-            }
+        sqlx::query(&format!(
+            "CREATE TABLE {bare} ({}, {})",
+            columns.join(", "),
+            table.key
+        ))
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    let transactions = transactions.max(1);
+    let mut per_table: Vec<(String, Duration)> = tables
+        .iter()
+        .map(|t| (t.name.clone(), Duration::ZERO))
+        .collect();
+    for t in 0..transactions {
+        let mut tx = conn.begin_with(begin).await.unwrap();
+        for (table, spent) in tables.iter().zip(&mut per_table) {
+            let rows = table.rows();
+            let (from, to) = (rows * t / transactions, rows * (t + 1) / transactions);
+            let cols = table.columns.len();
+            let statements = Instant::now();
+            insert_rows(
+                &mut tx,
+                sqlite,
+                &bare_name(&table.name),
+                &table.columns,
+                &table.values[from * cols..to * cols],
+            )
+            .await;
+            spent.1 += statements.elapsed();
         }
         tx.commit().await.unwrap();
     }
-    started.elapsed()
+    let insert = started.elapsed();
+    let started = Instant::now();
+    let mut tx = conn.begin_with(begin).await.unwrap();
+    for table in tables {
+        let bare = bare_name(&table.name);
+        for (name, rest) in &table.indexes {
+            sqlx::query(&format!("CREATE INDEX bare_{name} ON {bare} {rest}"))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    Timing {
+        insert,
+        indexes: started.elapsed(),
+        per_table,
+    }
 }
 
-/// A fresh database named `{prefix}_{pid}` on the server `admin` names: its
-/// URL and name.
-pub async fn create_postgres(admin: &str, prefix: &str) -> (String, String) {
-    sqlx::any::install_default_drivers();
-    let name = format!("{prefix}_{}", std::process::id());
-    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let start = admin.find("://").unwrap() + 3;
-    let end = admin[start..].find('/').map_or(admin.len(), |i| start + i);
-    let query = admin.find('?').map_or("", |q| &admin[q..]);
-    (format!("{}/{name}{query}", &admin[..end]), name)
-}
-
-/// Drops a database [`create_postgres`] made.
-pub async fn drop_postgres(admin: &str, name: &str) {
-    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+async fn insert_rows(
+    conn: &mut AnyConnection,
+    sqlite: bool,
+    target: &str,
+    columns: &[(String, Kind, bool)],
+    mut values: &[V],
+) {
+    let cols = columns.len();
+    let list = columns
+        .iter()
+        .map(|c| c.0.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    while !values.is_empty() {
+        let rows = values.len() / cols;
+        let size = [ROWS_PER_STATEMENT, 16, 4, 1]
+            .into_iter()
+            .find(|s| *s <= rows)
+            .unwrap();
+        let (chunk, rest) = values.split_at(size * cols);
+        values = rest;
+        let placeholders: Vec<String> = (0..size)
+            .map(|r| {
+                let ps: Vec<String> = (0..cols)
+                    .map(|c| {
+                        if sqlite {
+                            "?".to_owned()
+                        } else {
+                            format!("${}", r * cols + c + 1)
+                        }
+                    })
+                    .collect();
+                format!("({})", ps.join(","))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO {target} ({list}) VALUES {}",
+            placeholders.join(",")
+        );
+        let mut query = sqlx::query(&sql);
+        for v in chunk {
+            query = match v {
+                V::T(s) => query.bind(s.as_deref()),
+                V::I(i) => query.bind(*i),
+                V::F(Some(f)) => query.bind(*f),
+                // sqlx 0.8.6's Any driver swaps the types of NULL f32 and
+                // f64 (see kaizala-sink's write.rs): this binds a NULL
+                // DOUBLE PRECISION.
+                V::F(None) => query.bind(None::<f32>),
+            };
+        }
+        query.execute(&mut *conn).await.unwrap();
+    }
 }

@@ -1,0 +1,300 @@
+//! `kaizala rebuild` of 1,000,000 events against the bare insert of the
+//! same rows, in the same run.
+//!
+//! 1. The log: 1,000,000 events of the mixed workload
+//!    (`tests/ingest_support/events.rs`: 70% survey responses with three to
+//!    nine answers, 20% text messages, 10% members joining, each member
+//!    new) appended to `events` as the receiver appends them — positions
+//!    1…N, `eventId`, `eventType`, the time received, the body byte for
+//!    byte — 64 rows a statement, and `log_head` set to N. (Not timed.)
+//! 2. `rebuild`: `Sink::rebuild(&[], …)`, what `kaizala rebuild` runs —
+//!    every projected table re-derived from the log beside the live ones
+//!    (read, decode, derive, upsert; 5,000 entries a transaction), indexes
+//!    built, swapped in. Timed from the call to its return.
+//! 3. `bare insert`: exactly the rows the rebuild wrote (read back from the
+//!    rebuilt tables before the clock starts) inserted into a fresh set of
+//!    the same tables (columns and primary keys as in the database) with
+//!    plain multi-row `INSERT`s, 64 rows a statement, no upserts, in as
+//!    many transactions as the rebuild used, then the same secondary
+//!    indexes built (`kaizala-sink/benches/support/bare_insert.rs`). On a
+//!    connection set as the rebuild's own (SQLite `synchronous=NORMAL`,
+//!    PostgreSQL `synchronous_commit=off`: both re-derive what a crash
+//!    would lose), with parameters written as the sink writes them (`?`
+//!    on SQLite, `$n` on PostgreSQL).
+//!
+//! Target: the rebuild's events per second ≥ 0.5× the bare insert's. The
+//! database is settled before each timed phase (SQLite: a WAL checkpoint;
+//! PostgreSQL: `VACUUM ANALYZE` of what was written, then `CHECKPOINT`).
+//! SQLite always (a temporary file); PostgreSQL when
+//! `KAIZALA_TEST_POSTGRES_URL` names a durable server.
+//!
+//! `cargo bench -p kaizala-cli --bench rebuild` (also run by `cargo xtask
+//! bench`); `KAIZALA_BENCH_REBUILD_EVENTS` changes the count. Without
+//! `--bench` (`cargo test --all-targets`) it rebuilds 3,000 events and
+//! checks every row count.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kaizala_sink::Sink;
+use sqlx::{AnyConnection, Connection, Executor};
+use support::bare_insert::{self, Table};
+use support::events::{Kind, sample_event};
+use support::{baseline, measuring, postgres, scalar, thousands};
+
+/// Entries per rebuild transaction (`kaizala-sink`'s rebuild batch).
+const REBUILD_BATCH: usize = 5_000;
+/// Events per transaction while filling the log.
+const FILL_BATCH: usize = 10_000;
+
+/// Rows each table should hold after projecting the log.
+type Expected = BTreeMap<&'static str, u64>;
+
+struct Measured {
+    backend: &'static str,
+    events: usize,
+    fill: Duration,
+    rebuild: Duration,
+    bare: bare_insert::Timing,
+    rows: Vec<(String, usize)>,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// Appends `n` events to the log as the receiver would have; the rows
+/// projecting them should give.
+async fn fill_log(conn: &mut AnyConnection, sqlite: bool, n: usize) -> Expected {
+    let mut expected = Expected::new();
+    let received = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let mut i = 0;
+    while i < n {
+        let end = (i + FILL_BATCH).min(n);
+        let mut tx = conn.begin_with(begin).await.unwrap();
+        let events: Vec<_> = (i..end)
+            .map(|k| sample_event("rebuild", k as u64, None))
+            .collect();
+        for event in &events {
+            *expected.entry("event_index").or_default() += 1;
+            match event.kind {
+                Kind::SurveyResponse => {
+                    *expected.entry("responses").or_default() += 1;
+                    *expected.entry("answers").or_default() += event.answers as u64;
+                }
+                Kind::TextMessageCreated => *expected.entry("messages").or_default() += 1,
+                Kind::MemberAdded => {
+                    *expected.entry("member_changes").or_default() += 1;
+                    *expected.entry("members").or_default() += 1;
+                }
+            }
+        }
+        for (c, chunk) in events.chunks(64).enumerate() {
+            let first = i + c * 64;
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 5 * r;
+                    format!("(${},${},${},${},${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO events (position, event_id, event_type, received_at, payload) VALUES {}",
+                values.join(",")
+            );
+            let mut query = sqlx::query(&sql);
+            for (r, event) in chunk.iter().enumerate() {
+                let position = (first + r + 1) as i64;
+                query = query
+                    .bind(position)
+                    .bind(event.id.as_str())
+                    .bind(event.kind.event_type())
+                    .bind(received + position)
+                    .bind(std::str::from_utf8(&event.body).unwrap());
+            }
+            query.execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        i = end;
+    }
+    sqlx::query("UPDATE sink_state SET value = $1 WHERE name = 'log_head'")
+        .bind(n as i64)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    expected
+}
+
+/// Everything written so far on disk, statistics current: each timed phase
+/// starts from a quiet database.
+async fn settle(conn: &mut AnyConnection, sqlite: bool) {
+    if sqlite {
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
+    } else {
+        conn.execute("VACUUM ANALYZE").await.unwrap();
+        conn.execute("CHECKPOINT").await.unwrap();
+    }
+}
+
+async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize) -> Measured {
+    let sqlite = backend == "SQLite";
+    let sink = Sink::connect(sink_url).await.unwrap();
+    let mut conn = AnyConnection::connect(sqlx_url).await.unwrap();
+    // The rebuild's writer's settings (kaizala-sink's `derived_writer`).
+    conn.execute(if sqlite {
+        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;"
+    } else {
+        "SET synchronous_commit = off"
+    })
+    .await
+    .unwrap();
+
+    let started = Instant::now();
+    let expected = fill_log(&mut conn, sqlite, n).await;
+    let fill = started.elapsed();
+    settle(&mut conn, sqlite).await;
+
+    let started = Instant::now();
+    let report = sink.rebuild(&[], |_| {}).await.unwrap();
+    let rebuild = started.elapsed();
+    assert_eq!(
+        (report.entries, report.errors),
+        (n as u64, 0),
+        "{backend}: entries rebuilt"
+    );
+    for (table, rows) in &expected {
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(found as u64, *rows, "{backend}: rows of {table}");
+    }
+
+    let names = bare_insert::projected_tables(&mut conn).await;
+    let mut tables: Vec<Table> = Vec::new();
+    for name in &names {
+        tables.push(bare_insert::read(&mut conn, sqlite, name).await);
+    }
+    let total: usize = tables.iter().map(Table::rows).sum();
+    assert_eq!(
+        total as u64,
+        expected.values().sum::<u64>(),
+        "{backend}: rows read back"
+    );
+    let transactions = n.div_ceil(REBUILD_BATCH);
+    settle(&mut conn, sqlite).await;
+    let bare = bare_insert::insert(&mut conn, sqlite, &tables, transactions).await;
+    for table in &tables {
+        let name = bare_insert::bare_name(&table.name);
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
+        assert_eq!(found as usize, table.rows(), "{backend}: {name}");
+        conn.execute(format!("DROP TABLE {name}").as_str())
+            .await
+            .unwrap();
+    }
+    let rows = tables
+        .iter()
+        .filter(|t| t.rows() > 0)
+        .map(|t| (t.name.clone(), t.rows()))
+        .collect();
+    drop(tables);
+    let _ = conn.close().await;
+    sink.close().await;
+    Measured {
+        backend,
+        events: n,
+        fill,
+        rebuild,
+        bare,
+        rows,
+    }
+}
+
+fn main() {
+    baseline::serve_if_child();
+    let full = measuring();
+    let n = std::env::var("KAIZALA_BENCH_REBUILD_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 1_000_000 } else { 3_000 });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rebuild.db");
+    let mut runs = vec![runtime.block_on(measure(
+        "SQLite",
+        path.to_str().unwrap(),
+        &baseline::sqlite_url(&path),
+        n,
+    ))];
+    if let Some(admin) = runtime.block_on(postgres::server(full, "rebuild")) {
+        let (url, name) = runtime.block_on(postgres::create(&admin, "kzcli_rebuild"));
+        runs.push(runtime.block_on(measure("PostgreSQL", &url, &url, n)));
+        runtime.block_on(postgres::drop(&admin, &name));
+    }
+
+    let mut out = format!(
+        "`rebuild` (`cargo bench -p kaizala-cli --bench rebuild`){}\n\n",
+        if full { "" } else { ", smoke run" }
+    );
+    out.push_str(
+        "| backend | events | rebuild | events/s | bare insert + indexes | events/s | rebuild vs bare |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for m in &runs {
+        let bare = m.bare.insert + m.bare.indexes;
+        let rebuild_rate = m.events as f64 / m.rebuild.as_secs_f64();
+        let bare_rate = m.events as f64 / bare.as_secs_f64();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} ({} + {}) | {} | **{:.2}×** |\n",
+            m.backend,
+            thousands(m.events as f64),
+            secs(m.rebuild),
+            thousands(rebuild_rate),
+            secs(bare),
+            secs(m.bare.insert),
+            secs(m.bare.indexes),
+            thousands(bare_rate),
+            rebuild_rate / bare_rate
+        ));
+    }
+    out.push('\n');
+    for m in &runs {
+        let rows: Vec<String> = m
+            .rows
+            .iter()
+            .map(|(t, n)| format!("{t} {}", thousands(*n as f64)))
+            .collect();
+        let spent: Vec<String> = m
+            .bare
+            .per_table
+            .iter()
+            .filter(|(t, _)| m.rows.iter().any(|(name, _)| name == t))
+            .map(|(t, d)| format!("{t} {}", secs(*d)))
+            .collect();
+        out.push_str(&format!(
+            "{}: rows written: {}; the bare insert's statements per table: {}; the log filled in {}\n",
+            m.backend,
+            rows.join(", "),
+            spent.join(", "),
+            secs(m.fill)
+        ));
+    }
+    out.push('\n');
+    for m in &runs {
+        let ratio = m.bare.insert.as_secs_f64() + m.bare.indexes.as_secs_f64();
+        let ratio = ratio / m.rebuild.as_secs_f64();
+        let met = if ratio >= 0.5 { "met" } else { "NOT met" };
+        out.push_str(&format!(
+            "target {} rebuild ≥ 0.50× the bare insert's events/s: {met} ({ratio:.2}×)\n",
+            m.backend
+        ));
+    }
+    print!("{out}");
+}
