@@ -265,3 +265,58 @@ async fn what_a_stopped_rebuild_left_is_cleared() {
         sink.rebuild(&[], |_| {}).await.unwrap();
     }
 }
+
+/// A projector holds the rebuild lease for the moment it takes to drop a
+/// stopped rebuild's tables: a rebuild asked for then waits for it instead
+/// of being refused as if another rebuild ran (found by the crash
+/// campaign).
+#[tokio::test]
+async fn a_rebuild_waits_for_a_projector_clearing_leftovers() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        sink.event_store().store(&message("x")).await.unwrap();
+        sink.project().await.unwrap();
+        let now = support::millis_ago(0);
+        sqlx::raw_sql(&format!(
+            "INSERT INTO sink_state (name, value, detail, updated_at) \
+             VALUES ('rebuild', NULL, 'elsewhere:1:1 clearing', {now}) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+             detail = excluded.detail, updated_at = excluded.updated_at"
+        ))
+        .execute(sink.pool())
+        .await
+        .unwrap();
+        let pool = sink.pool().clone();
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            sqlx::raw_sql("UPDATE sink_state SET detail = NULL WHERE name = 'rebuild'")
+                .execute(&pool)
+                .await
+                .unwrap();
+        });
+        let started = Instant::now();
+        let report = sink.rebuild(&[], |_| {}).await;
+        release.await.unwrap();
+        let report = report.unwrap_or_else(|e| panic!("{}: {e}", db.kind));
+        assert_eq!(report.entries, 1, "{}", db.kind);
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "{}: the rebuild did not wait for the lease",
+            db.kind
+        );
+        // Another rebuild's lease is still refused at once.
+        sqlx::raw_sql(&format!(
+            "UPDATE sink_state SET detail = 'elsewhere:1:1 answers', updated_at = {now} \
+             WHERE name = 'rebuild'"
+        ))
+        .execute(sink.pool())
+        .await
+        .unwrap();
+        let refused = sink.rebuild(&[], |_| {}).await.unwrap_err();
+        assert!(
+            refused.to_string().contains("a rebuild is already running"),
+            "{}: {refused}",
+            db.kind
+        );
+    }
+}

@@ -108,7 +108,7 @@ pub(crate) async fn rebuild<F: FnMut(&RebuildProgress) + Send>(
     let mut conn = db.derived_writer().await?;
     let names: Vec<&'static str> = tables.iter().copied().collect();
     let me = format!("{}:{} {}", whoami(), now_millis(), names.join(","));
-    take_lease(&mut conn, db, &me).await?;
+    take_lease_after_clearing(&mut conn, db, &me).await?;
     let result = async {
         let full = tables::projected().all(|t| tables.contains(t.name));
         for name in &names {
@@ -230,7 +230,7 @@ pub(crate) async fn clear_leftovers(
     if left.is_empty() {
         return Ok(0);
     }
-    let me = format!("{}:{} clearing", whoami(), now_millis());
+    let me = format!("{}:{} {CLEARING}", whoami(), now_millis());
     match take_lease(conn, db, &me).await {
         Ok(()) => {}
         Err(SinkError::RebuildRunning { .. }) => return Ok(0),
@@ -522,6 +522,31 @@ fn declared(name: &str) -> Result<&'static crate::schema::TableDef, SinkError> {
 
 /// Takes the rebuild lease (`me` names the process and the tables), or
 /// fails naming who holds it.
+/// The last word of the lease's holder while a projector drops a stopped
+/// rebuild's tables ([`clear_leftovers`]).
+const CLEARING: &str = "clearing";
+
+/// [`take_lease`], waiting out a projector that holds it only to drop a
+/// stopped rebuild's tables (moments; a rebuild started then would
+/// otherwise be refused as if another rebuild ran).
+async fn take_lease_after_clearing(
+    conn: &mut AnyConnection,
+    db: &Db,
+    me: &str,
+) -> Result<(), SinkError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match take_lease(conn, db, me).await {
+            Err(SinkError::RebuildRunning { holder, .. })
+                if holder.ends_with(CLEARING) && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn take_lease(conn: &mut AnyConnection, db: &Db, me: &str) -> Result<(), SinkError> {
     let doing = "taking the rebuild lease";
     let now = now_millis();
