@@ -102,6 +102,7 @@ impl Target {
             if rest.is_empty() || rest.starts_with('/') && rest.len() == 1 {
                 return Err(bad("no host or database after the scheme"));
             }
+            check_tls_params(input).map_err(|reason| bad(&reason))?;
             return Ok(Target {
                 backend: Backend::Postgres,
                 url: input.to_owned(),
@@ -436,7 +437,130 @@ impl Db {
     }
 }
 
+/// libpq's `sslmode` values (`allow` is taken as `prefer`'s weaker twin,
+/// as sqlx does: it connects without TLS).
+const SSL_MODES: [&str; 6] = [
+    "disable",
+    "allow",
+    "prefer",
+    "require",
+    "verify-ca",
+    "verify-full",
+];
+
+/// The URL's query parameters, decoded (`+` is not a space in a
+/// PostgreSQL URL's query, as in libpq).
+fn query_params(url: &str) -> Vec<(String, String)> {
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| percent_decode(text).unwrap_or_else(|_| text.to_owned());
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+/// `sslmode` is one libpq knows, and `sslrootcert` names a file: said now,
+/// in one line, rather than as a handshake failure later.
+fn check_tls_params(url: &str) -> Result<(), String> {
+    for (key, value) in query_params(url) {
+        match key.as_str() {
+            "sslmode" | "ssl-mode" if !SSL_MODES.contains(&value.as_str()) => {
+                return Err(format!(
+                    "sslmode={value} is not one of {}",
+                    SSL_MODES.join(", ")
+                ));
+            }
+            "sslrootcert" | "ssl-root-cert" | "ssl-ca" if !Path::new(&value).is_file() => {
+                return Err(format!("sslrootcert={value}: no such file"));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// What went wrong in a TLS handshake, and what to change, in one line;
+/// `None` when the failure was not TLS's.
+fn tls_failure(target: &Target, err: &sqlx::Error) -> Option<String> {
+    let params = query_params(&target.url);
+    let param = |names: &[&str]| {
+        params
+            .iter()
+            .find(|(key, _)| names.contains(&key.as_str()))
+            .map(|(_, value)| value.clone())
+    };
+    let mode = param(&["sslmode", "ssl-mode"]).unwrap_or_else(|| "prefer".to_owned());
+    if let sqlx::Error::Tls(inner) = err
+        && inner.to_string().contains("does not support TLS")
+    {
+        return Some(format!(
+            "the server does not accept TLS connections, and sslmode={mode} requires TLS \
+             (turn on ssl in the server's postgresql.conf)"
+        ));
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        // An I/O error's `source` skips the error it wraps: look inside.
+        let wrapped = current
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if let Some(tls) = wrapped.or_else(|| current.downcast_ref::<rustls::Error>()) {
+            use rustls::CertificateError as Cert;
+            let trusted = match param(&["sslrootcert", "ssl-root-cert", "ssl-ca"]) {
+                Some(file) => format!("the CA in sslrootcert={file} or a public CA"),
+                None => "a public CA (name your own with sslrootcert=FILE)".to_owned(),
+            };
+            return Some(match tls {
+                rustls::Error::InvalidCertificate(Cert::UnknownIssuer) => format!(
+                    "the server's certificate is not signed by a CA trusted here: \
+                     {trusted} (sslmode={mode})"
+                ),
+                rustls::Error::InvalidCertificate(
+                    Cert::NotValidForName | Cert::NotValidForNameContext { .. },
+                ) => format!(
+                    "the server's certificate does not name the host {} (sslmode={mode}): \
+                     connect by a name the certificate lists",
+                    host(&target.url)
+                ),
+                rustls::Error::InvalidCertificate(Cert::Expired | Cert::ExpiredContext { .. }) => {
+                    "the server's certificate has expired".to_owned()
+                }
+                other => format!("the handshake failed: {other}"),
+            });
+        }
+        source = current.source();
+    }
+    None
+}
+
+/// The host of a PostgreSQL URL, for messages.
+fn host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    match host_port.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => host_port,
+    }
+}
+
 fn connect_error(target: &Target, err: sqlx::Error) -> SinkError {
+    if target.backend == Backend::Postgres
+        && let Some(reason) = tls_failure(target, &err)
+    {
+        return SinkError::Tls {
+            target: target.display.clone(),
+            reason,
+            source: Box::new(err),
+        };
+    }
     match target.backend {
         Backend::Postgres => {
             let reason = match &err {
@@ -616,6 +740,39 @@ pub(crate) fn chunk_sizes(mut n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_parameters_are_checked_when_parsed() {
+        let pg = "postgres://u:secret@db.example.org:5432/kz";
+        for mode in SSL_MODES {
+            assert!(
+                Target::parse(&format!("{pg}?sslmode={mode}")).is_ok(),
+                "{mode}"
+            );
+        }
+        let err = Target::parse(&format!("{pg}?sslmode=verify")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("sslmode=verify is not one of disable,"),
+            "{text}"
+        );
+        assert!(!text.contains("secret"), "{text}");
+        let err = Target::parse(&format!(
+            "{pg}?sslmode=require&sslrootcert=/no/such%20ca.pem"
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("sslrootcert=/no/such ca.pem: no such file"),
+            "{err}"
+        );
+        assert_eq!(
+            host("postgres://u:p@db.example.org:5432/kz?x=1"),
+            "db.example.org"
+        );
+        assert_eq!(host("postgres://localhost/kz"), "localhost");
+        assert_eq!(host("postgres://u@[::1]:5432/kz"), "[::1]");
+    }
 
     #[test]
     fn urls() {

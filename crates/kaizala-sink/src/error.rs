@@ -71,6 +71,20 @@ pub enum SinkError {
         source: BoxError,
     },
 
+    /// The TLS connection to PostgreSQL failed: the server's certificate
+    /// was not trusted or does not name the host, or the server does not
+    /// speak TLS where the URL's `sslmode` requires it.
+    #[error("cannot connect to PostgreSQL at {target} over TLS: {reason}")]
+    Tls {
+        /// Host, port and database (password masked).
+        target: String,
+        /// The cause, and what to change.
+        reason: String,
+        /// The driver's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// Creating or upgrading the tables failed.
     #[error(
         "migrating the database schema failed: {reason} (a database written by a newer \

@@ -5,6 +5,11 @@
 //!   a throwaway cluster of Debian's server binaries under
 //!   `target/test-services/postgres`, on a free loopback port, stopped when
 //!   [`Services`] is dropped.
+//! - PostgreSQL with TLS, always a throwaway cluster here (under
+//!   `target/test-services/postgres-tls`, `ssl=on`, a certificate chain made
+//!   fresh on each run): `KAIZALA_TEST_POSTGRES_TLS_URL`, and the CA that
+//!   signed its certificate and one that did not in
+//!   `KAIZALA_TEST_POSTGRES_TLS_CA` and `KAIZALA_TEST_POSTGRES_TLS_OTHER_CA`.
 //! - Chromium: `KAIZALA_TEST_CHROMIUM` if set, otherwise Debian's
 //!   `/usr/bin/chromium`; nothing to start (tests launch it headless).
 //!
@@ -35,6 +40,8 @@ const APT_LISTS: &str = "/var/lib/apt/lists";
 /// What is on the machine already, and what apt-get has to add.
 pub(crate) struct Plan {
     postgres: postgres::Found,
+    /// The binaries the TLS cluster is made with.
+    tls_binaries: Option<postgres::Binaries>,
     chromium: chromium::Found,
     installer: Option<Installer>,
 }
@@ -43,9 +50,10 @@ pub(crate) struct Plan {
 /// if something is missing and cannot be installed.
 pub(crate) fn plan() -> Result<Plan> {
     let postgres = postgres::locate();
+    let tls_binaries = postgres::binaries();
     let chromium = chromium::locate();
     let mut missing = Vec::new();
-    if postgres.is_missing() {
+    if postgres.is_missing() || tls_binaries.is_none() {
         missing.push(postgres::PACKAGE);
     }
     if chromium.is_missing() {
@@ -58,6 +66,7 @@ pub(crate) fn plan() -> Result<Plan> {
     };
     Ok(Plan {
         postgres,
+        tls_binaries,
         chromium,
         installer,
     })
@@ -66,22 +75,30 @@ pub(crate) fn plan() -> Result<Plan> {
 impl Plan {
     /// Installs what is missing, then starts PostgreSQL and checks Chromium.
     pub(crate) fn provision(self) -> Result<Services> {
-        let (postgres, chromium) = match self.installer {
+        let (postgres, tls_binaries, chromium) = match self.installer {
             Some(installer) => {
                 installer.run()?;
-                (postgres::locate(), chromium::locate())
+                (postgres::locate(), postgres::binaries(), chromium::locate())
             }
-            None => (self.postgres, self.chromium),
+            None => (self.postgres, self.tls_binaries, self.chromium),
         };
-        let postgres = postgres::Postgres::start(postgres, &crate::workspace_root())?;
+        let workspace = crate::workspace_root();
+        let postgres = postgres::Postgres::start(postgres, &workspace)?;
+        let binaries = tls_binaries.context("postgres: no server binaries for the TLS cluster")?;
+        let postgres_tls = postgres::Server::start(&binaries, &workspace, postgres::Kind::Tls)?;
         let chromium = chromium::Chromium::check(chromium)?;
-        Ok(Services { postgres, chromium })
+        Ok(Services {
+            postgres,
+            postgres_tls: Some(postgres_tls),
+            chromium,
+        })
     }
 }
 
 /// The provisioned services; a PostgreSQL started here stops when this drops.
 pub(crate) struct Services {
     postgres: postgres::Postgres,
+    postgres_tls: Option<postgres::Server>,
     chromium: chromium::Chromium,
 }
 
@@ -92,6 +109,14 @@ impl Services {
         let mut vars = Vec::new();
         if let Some(url) = self.postgres.started_url() {
             vars.push((postgres::URL_VAR, url.to_owned()));
+        }
+        if let Some(server) = &self.postgres_tls {
+            vars.push((postgres::TLS_URL_VAR, server.url().to_owned()));
+            if let Some(files) = server.tls() {
+                let path = |p: &Path| p.to_string_lossy().into_owned();
+                vars.push((postgres::TLS_CA_VAR, path(&files.ca)));
+                vars.push((postgres::TLS_OTHER_CA_VAR, path(&files.other_ca)));
+            }
         }
         if let Some(path) = self.chromium.found_path() {
             vars.push((chromium::VAR, path.to_string_lossy().into_owned()));
@@ -376,6 +401,7 @@ mod tests {
     fn env_always_requires_the_services() {
         let services = Services {
             postgres: postgres::Postgres::Given,
+            postgres_tls: None,
             chromium: chromium::Chromium::Given,
         };
         // Variables the caller set are inherited, not repeated.

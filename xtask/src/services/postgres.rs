@@ -29,8 +29,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+mod tls;
+
 /// The URL of the database tests use.
 pub(crate) const URL_VAR: &str = "KAIZALA_TEST_POSTGRES_URL";
+/// The URL of the TLS cluster's database (host `localhost`, no `sslmode`).
+pub(crate) const TLS_URL_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_URL";
+/// The CA that signed the TLS cluster's certificate (a PEM file).
+pub(crate) const TLS_CA_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_CA";
+/// A CA that signed nothing (a PEM file).
+pub(crate) const TLS_OTHER_CA_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_OTHER_CA";
 /// The Debian package with the server (it depends on the current version's).
 pub(crate) const PACKAGE: &str = "postgresql";
 /// The database created in the cluster for tests.
@@ -73,9 +81,13 @@ pub(crate) fn locate() -> Found {
     if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.is_empty()) {
         return Found::Given(url);
     }
-    find_debian(Path::new(DEBIAN_ROOT))
-        .or_else(find_on_path)
-        .map_or(Found::Missing, Found::Installed)
+    binaries().map_or(Found::Missing, Found::Installed)
+}
+
+/// The server binaries on this machine, if any: the TLS cluster
+/// ([`tls`]) is always made here, whoever's server the other tests use.
+pub(crate) fn binaries() -> Option<Binaries> {
+    find_debian(Path::new(DEBIAN_ROOT)).or_else(find_on_path)
 }
 
 /// The highest `<root>/<version>/bin` with the server programs (a version
@@ -137,6 +149,11 @@ fn major_version(answer: &str) -> Option<String> {
 
 /// The database's URL, for a superuser that trust authentication lets in.
 fn url(user: &str, port: u16) -> String {
+    url_at("127.0.0.1", user, port)
+}
+
+/// [`url`] with another host name.
+fn url_at(host: &str, user: &str, port: u16) -> String {
     let mut encoded = String::new();
     for byte in user.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
@@ -145,7 +162,7 @@ fn url(user: &str, port: u16) -> String {
             encoded.push_str(&format!("%{byte:02X}"));
         }
     }
-    format!("postgres://{encoded}@127.0.0.1:{port}/{DATABASE}")
+    format!("postgres://{encoded}@{host}:{port}/{DATABASE}")
 }
 
 /// `url` with its password, if any, hidden (for printing the caller's URL).
@@ -181,7 +198,7 @@ fn socket_fits(dir: &Path) -> bool {
 pub(crate) enum Postgres {
     /// The caller's, inherited by test processes as it is.
     Given,
-    Started(Server),
+    Started(Box<Server>),
 }
 
 impl Postgres {
@@ -192,9 +209,8 @@ impl Postgres {
                 eprintln!("postgres: using {URL_VAR} ({})", redact(&url));
                 Ok(Postgres::Given)
             }
-            Found::Installed(binaries) => {
-                Server::start(&binaries, workspace).map(Postgres::Started)
-            }
+            Found::Installed(binaries) => Server::start(&binaries, workspace, Kind::Plain)
+                .map(|s| Postgres::Started(Box::new(s))),
             Found::Missing => bail!(
                 "postgres: no server binaries ({}) in {DEBIAN_ROOT}/*/bin or on PATH",
                 SERVER_PROGRAMS.join(", ")
@@ -304,13 +320,36 @@ pub(crate) struct Server {
     data: PathBuf,
     run_as: RunAs,
     url: String,
+    tls: Option<tls::Files>,
+}
+
+/// Which cluster: the tests' own, or the one that speaks TLS.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Plain,
+    Tls,
+}
+
+impl Kind {
+    /// Its directory under `target/test-services`.
+    fn dir_name(self) -> &'static str {
+        match self {
+            Kind::Plain => "postgres",
+            Kind::Tls => "postgres-tls",
+        }
+    }
 }
 
 impl Server {
-    fn start(binaries: &Binaries, workspace: &Path) -> Result<Server> {
+    /// Makes a cluster of `kind` and starts it.
+    pub(crate) fn start(binaries: &Binaries, workspace: &Path, kind: Kind) -> Result<Server> {
         let run_as = RunAs::for_cluster()?;
-        let dir = cluster_dir(workspace, &run_as, &binaries.bin)?;
+        let dir = cluster_dir(workspace, &run_as, &binaries.bin, kind.dir_name())?;
         let data = dir.join("data");
+        let tls = match kind {
+            Kind::Plain => None,
+            Kind::Tls => Some(tls::write(&dir.join("tls"), &run_as)?),
+        };
         super::quiet(
             run_as
                 .command(binaries.bin.join("initdb"), &dir)
@@ -336,6 +375,7 @@ impl Server {
                 // and the benchmarks claim acknowledged events survive.
                 .args(["-c", "fsync=on", "-c", "synchronous_commit=on"])
                 .args(["-c", "full_page_writes=on"])
+                .args(tls.iter().flat_map(tls::Files::server_args))
                 .stdout(out.try_clone()?)
                 .stderr(out)
                 .spawn()
@@ -350,7 +390,12 @@ impl Server {
                 bin: binaries.bin.clone(),
                 data: data.clone(),
                 run_as: run_as.clone(),
-                url: url(&run_as.name, port),
+                // The server's certificate names `localhost`, not the address.
+                url: match kind {
+                    Kind::Plain => url(&run_as.name, port),
+                    Kind::Tls => url_at("localhost", &run_as.name, port),
+                },
+                tls: tls.clone(),
             };
             match server.wait_until_ready(&log)? {
                 Start::Ready => break (server, port),
@@ -370,11 +415,22 @@ impl Server {
         )
         .context("postgres: could not create the test database")?;
         eprintln!(
-            "postgres: started {} on 127.0.0.1:{port} ({})",
+            "postgres: started {}{} on 127.0.0.1:{port} ({})",
             binaries.version,
+            if kind == Kind::Tls { " with TLS" } else { "" },
             super::shown(&dir)
         );
         Ok(server)
+    }
+
+    /// Its URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The certificate files of a TLS cluster.
+    pub(crate) fn tls(&self) -> Option<&tls::Files> {
+        self.tls.as_ref()
     }
 
     /// Waits until the server accepts connections, or exits.
@@ -428,17 +484,14 @@ impl Drop for Server {
 /// An empty directory for the cluster, owned by `run_as`:
 /// `target/test-services/postgres`, or, when that user cannot reach it or the
 /// socket path would be too long there, one under the temporary directory.
-fn cluster_dir(workspace: &Path, run_as: &RunAs, bin: &Path) -> Result<PathBuf> {
+fn cluster_dir(workspace: &Path, run_as: &RunAs, bin: &Path, name: &str) -> Result<PathBuf> {
     let mut hasher = DefaultHasher::new();
     workspace.hash(&mut hasher);
     let candidates = [
-        workspace
-            .join("target")
-            .join("test-services")
-            .join("postgres"),
+        workspace.join("target").join("test-services").join(name),
         std::env::temp_dir()
             .join(format!("kaizala-test-services-{:016x}", hasher.finish()))
-            .join("postgres"),
+            .join(name),
     ];
     let mut problems = Vec::new();
     for dir in &candidates {

@@ -65,7 +65,9 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
     /// The database: a file path or `sqlite://PATH` for SQLite, or
-    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE`.
+    /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (add
+    /// `?sslmode=verify-full&sslrootcert=CA.pem` for a server off this
+    /// machine).
     // The URL may hold a password: `--help` must not show the variable's value.
     #[arg(long, env = "KAIZALA_DB", hide_env_values = true, value_name = "URL")]
     pub db: String,
