@@ -244,6 +244,33 @@ async fn ingest_sync_export_and_dashboard_over_verified_tls() {
     let output = dashboard.kill();
     assert!(!output.contains("panicked"), "{output}");
 
+    // --schema puts a second sink beside the first, in the same database.
+    let out = kaizala(&[
+        "project",
+        "--db",
+        &db.url,
+        "--schema",
+        "kz_second",
+        "--once",
+    ]);
+    assert!(
+        out.status.success(),
+        "project --schema: {}",
+        text(&out.stderr)
+    );
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let in_schema: i64 = sqlx::query(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM information_schema.tables \
+         WHERE table_schema = 'kz_second' AND table_name IN ('events', 'responses')",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap()
+    .try_get(0)
+    .unwrap();
+    conn.close().await.unwrap();
+    assert_eq!(in_schema, 2, "--schema made no tables in kz_second");
+
     // The count can tell: a plain connection shows as one.
     let plain = sqlx::AnyConnection::connect(&with_params(
         &db.url[..db.url.find('?').unwrap()],

@@ -84,6 +84,9 @@ pub(crate) struct Target {
     pub memory: bool,
     /// SQLite: how long to wait for another writer.
     pub busy_timeout: Duration,
+    /// PostgreSQL: the schema every table, view, log and the migrations
+    /// table live in (`?schema=NAME`); `None` for the default search path.
+    pub schema: Option<String>,
 }
 
 impl Target {
@@ -103,12 +106,14 @@ impl Target {
                 return Err(bad("no host or database after the scheme"));
             }
             check_tls_params(input).map_err(|reason| bad(&reason))?;
+            let (url, schema) = take_schema(input).map_err(|reason| bad(&reason))?;
             return Ok(Target {
                 backend: Backend::Postgres,
-                url: input.to_owned(),
+                url,
                 display: mask_password(input),
                 memory: false,
                 busy_timeout: SQLITE_BUSY_TIMEOUT,
+                schema,
             });
         }
         if lower.starts_with("sqlite:") {
@@ -122,6 +127,12 @@ impl Target {
             let mut busy_timeout = SQLITE_BUSY_TIMEOUT;
             let mut kept = Vec::new();
             for pair in params.into_iter().flat_map(|p| p.split('&')) {
+                if pair.starts_with("schema=") {
+                    return Err(bad(
+                        "schema=NAME is for PostgreSQL (an SQLite file holds one sink: use \
+                         another file)",
+                    ));
+                }
                 match pair.strip_prefix("busy_timeout=") {
                     Some(ms) => {
                         let ms: u64 = ms
@@ -148,6 +159,7 @@ impl Target {
                     display: base.to_owned(),
                     memory: true,
                     busy_timeout,
+                    schema: None,
                 });
             }
             if database.is_empty() {
@@ -168,6 +180,7 @@ impl Target {
                 display: path.display().to_string(),
                 memory: false,
                 busy_timeout,
+                schema: None,
             });
         }
         if let Some((scheme, _)) = input.split_once("://") {
@@ -188,6 +201,7 @@ impl Target {
             display: path.display().to_string(),
             memory: false,
             busy_timeout: SQLITE_BUSY_TIMEOUT,
+            schema: None,
         })
     }
 }
@@ -285,17 +299,20 @@ impl Db {
             "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL;",
             target.busy_timeout.as_millis()
         );
-        let options = if target.backend == Backend::Sqlite {
-            let pragmas = pragmas.clone();
-            options.after_connect(move |conn, _meta| {
-                let pragmas = pragmas.clone();
+        let session = match (target.backend, &target.schema) {
+            (Backend::Sqlite, _) => Some(pragmas.clone()),
+            (Backend::Postgres, Some(schema)) => Some(search_path(schema)),
+            (Backend::Postgres, None) => None,
+        };
+        let options = match session {
+            Some(session) => options.after_connect(move |conn, _meta| {
+                let session = session.clone();
                 Box::pin(async move {
-                    conn.execute(pragmas.as_str()).await?;
+                    conn.execute(session.as_str()).await?;
                     Ok(())
                 })
-            })
-        } else {
-            options
+            }),
+            None => options,
         };
         if !target.memory {
             // One plain attempt first: the pool retries a failing connection
@@ -312,6 +329,14 @@ impl Db {
                     .execute(wal.as_str())
                     .await
                     .map_err(|e| connect_error(&target, e))?;
+            }
+            if let Some(schema) = &target.schema {
+                make_schema(&mut probe, schema)
+                    .await
+                    .map_err(|e| SinkError::Database {
+                        doing: "creating the schema",
+                        source: Box::new(e),
+                    })?;
             }
             let _ = probe.close().await;
         }
@@ -428,7 +453,10 @@ impl Db {
                 "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
                 self.target.busy_timeout.as_millis()
             ),
-            Backend::Postgres => "SET synchronous_commit = off".to_owned(),
+            Backend::Postgres => match &self.target.schema {
+                Some(schema) => format!("SET synchronous_commit = off; {}", search_path(schema)),
+                None => "SET synchronous_commit = off".to_owned(),
+            },
         };
         conn.execute(setup.as_str())
             .await
@@ -463,6 +491,53 @@ fn query_params(url: &str) -> Vec<(String, String)> {
             (decode(key), decode(value))
         })
         .collect()
+}
+
+/// Our own parameter `schema=NAME`, taken out of a PostgreSQL URL (sqlx
+/// would only warn about it): the URL for sqlx and the schema's name.
+fn take_schema(url: &str) -> Result<(String, Option<String>), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), None));
+    };
+    let mut schema = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        match pair.strip_prefix("schema=") {
+            Some(name) => {
+                let name = percent_decode(name).unwrap_or_else(|_| name.to_owned());
+                check_schema_name(&name)?;
+                schema = Some(name);
+            }
+            None => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((url, schema))
+}
+
+/// A schema name used as it is written: lower-case letters, digits and
+/// `_`, not starting with a digit, at most 63 bytes (PostgreSQL's limit),
+/// so it never needs quoting and means the same quoted or not.
+pub(crate) fn check_schema_name(name: &str) -> Result<(), String> {
+    let fine = !name.is_empty()
+        && name.len() <= 63
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.starts_with("pg_");
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "schema={name:?}: a schema name is 1 to 63 lower-case letters, digits and _, \
+             not starting with a digit or pg_"
+        ))
+    }
 }
 
 /// `sslmode` is one libpq knows, and `sslrootcert` names a file: said now,
@@ -549,6 +624,28 @@ fn host(url: &str) -> &str {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => host_port,
     }
+}
+
+/// The statement that puts a connection in `schema` (checked by
+/// [`check_schema_name`]: nothing to quote).
+fn search_path(schema: &str) -> String {
+    format!("SET search_path TO {schema}")
+}
+
+/// Creates `schema` unless it exists (looked up first: `CREATE SCHEMA IF
+/// NOT EXISTS` needs the right to create, even when there is nothing to
+/// create).
+async fn make_schema(conn: &mut AnyConnection, schema: &str) -> Result<(), sqlx::Error> {
+    let exists = sqlx::query("SELECT 1 FROM pg_namespace WHERE nspname = $1")
+        .bind(schema)
+        .fetch_optional(&mut *conn)
+        .await?
+        .is_some();
+    if !exists {
+        conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+            .await?;
+    }
+    Ok(())
 }
 
 fn connect_error(target: &Target, err: sqlx::Error) -> SinkError {

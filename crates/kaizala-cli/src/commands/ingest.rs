@@ -10,7 +10,7 @@ use crate::error::{CliError, CliResult};
 /// Receives callbacks until Ctrl-C; every acknowledged event is committed
 /// to the event log, and projected in the background.
 pub async fn run(args: IngestArgs) -> CliResult {
-    let sink = Sink::connect(&args.db.db).await?;
+    let sink = Sink::connect(&args.db.url()).await?;
     let mut config = ReceiverConfig::new()
         .path(args.path.as_str())
         .body_limit(args.body_limit);

@@ -71,6 +71,24 @@ pub struct DbArgs {
     // The URL may hold a password: `--help` must not show the variable's value.
     #[arg(long, env = "KAIZALA_DB", hide_env_values = true, value_name = "URL")]
     pub db: String,
+    /// PostgreSQL: keep every table, view and log of the sink in this schema
+    /// (created if missing), so it can live in an existing database beside
+    /// other data; the same as `?schema=NAME` in the URL.
+    #[arg(long, env = "KAIZALA_SCHEMA", value_name = "NAME")]
+    pub schema: Option<String>,
+}
+
+impl DbArgs {
+    /// The URL to connect to: `--db`, with `--schema` added.
+    pub fn url(&self) -> String {
+        match &self.schema {
+            Some(schema) => {
+                let joiner = if self.db.contains('?') { '&' } else { '?' };
+                format!("{}{joiner}schema={schema}", self.db)
+            }
+            None => self.db.clone(),
+        }
+    }
 }
 
 /// `kaizala ingest`.

@@ -10,7 +10,7 @@ use crate::progress;
 /// Pulls what the connector can see into the database, with a progress bar.
 pub async fn run(args: SyncArgs) -> CliResult {
     let client = args.connection.client()?;
-    let sink = Sink::connect(&args.db.db).await?;
+    let sink = Sink::connect(&args.db.url()).await?;
     let options = SyncOptions {
         groups: (!args.groups.is_empty()).then(|| {
             args.groups

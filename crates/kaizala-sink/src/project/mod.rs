@@ -43,7 +43,9 @@ use crate::log;
 use crate::schema::ensure::TableStates;
 use crate::write::{self, Applied, Targets, query};
 
-/// The advisory lock the PostgreSQL projector holds.
+/// The advisory lock the PostgreSQL projector holds (with the schema's
+/// hash as its second key: sinks in two schemas of one database project
+/// side by side).
 const PROJECTOR_LOCK: i64 = 0x6b7a_7072; // "kzpr"
 
 /// Entries read per batch (PostgreSQL).
@@ -377,7 +379,7 @@ impl Projector {
             return Ok(true);
         }
         query(
-            "SELECT CAST(pg_try_advisory_lock($1) AS INTEGER)",
+            "SELECT CAST(pg_try_advisory_lock(CAST($1 AS INTEGER), hashtext(current_schema())) AS INTEGER)",
             vec![PROJECTOR_LOCK.into()],
         )
         .fetch_one(&mut *conn)
@@ -389,9 +391,12 @@ impl Projector {
 
     async fn drop_role(&self, conn: &mut AnyConnection) {
         if self.db.backend == Backend::Postgres {
-            let _ = query("SELECT pg_advisory_unlock($1)", vec![PROJECTOR_LOCK.into()])
-                .execute(&mut *conn)
-                .await;
+            let _ = query(
+                "SELECT pg_advisory_unlock(CAST($1 AS INTEGER), hashtext(current_schema()))",
+                vec![PROJECTOR_LOCK.into()],
+            )
+            .execute(&mut *conn)
+            .await;
         }
     }
 

@@ -19,7 +19,8 @@ use crate::error::SinkError;
 use crate::write::query;
 
 /// The advisory lock PostgreSQL connections take while they create tables,
-/// so replicas starting together do not race.
+/// so replicas starting together do not race (per schema, as the
+/// projector's).
 const ENSURE_LOCK: i64 = 0x6b7a_656e; // "kzen"
 
 /// What the database holds of each projected table.
@@ -195,10 +196,13 @@ pub(crate) async fn run(db: &Db) -> Result<(), SinkError> {
         .await
         .map_err(|e| db.error(doing, e))?;
     if db.backend == Backend::Postgres {
-        query("SELECT pg_advisory_xact_lock($1)", vec![ENSURE_LOCK.into()])
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| db.error(doing, e))?;
+        query(
+            "SELECT pg_advisory_xact_lock(CAST($1 AS INTEGER), hashtext(current_schema()))",
+            vec![ENSURE_LOCK.into()],
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| db.error(doing, e))?;
     }
     ensure(&mut tx, db.backend)
         .await
