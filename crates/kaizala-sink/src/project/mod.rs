@@ -10,7 +10,7 @@
 //! write is an upsert keyed by the entry's ids, merged by the declared
 //! rules, and nothing reads a clock), and rows of a batch are written in
 //! log order per key, so the result does not depend on where batches
-//! begin and end: a [rebuild](rebuild) equals the incremental result.
+//! begin and end: a [rebuild] equals the incremental result.
 //!
 //! - Off the request path: `kaizala ingest` runs it in the background
 //!   ([`Projector::spawn`]), woken by each commit of the event store;
@@ -209,7 +209,7 @@ impl Projector {
 
     /// Projects every entry logged before the call, then returns: the
     /// tables are then as current as the log was. Tables not built from
-    /// the logs yet are [rebuilt](Projector::rebuild) first. If another
+    /// the logs yet are [rebuilt](crate::Sink::rebuild) first. If another
     /// process holds the projector's role (PostgreSQL replicas), waits for
     /// it to get there instead (up to `wait`).
     pub async fn catch_up(&self) -> Result<ProjectionReport, SinkError> {
