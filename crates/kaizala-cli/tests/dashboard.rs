@@ -109,7 +109,18 @@ fn an_empty_database_shows_zeros_and_empty_states() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let server = DashboardProcess::start(&dir.path().join("empty.db"));
+    let db = dir.path().join("empty.db");
+    // A writer makes the empty sink (the dashboard only reads).
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_kaizala"))
+        .args(["project", "--once", "--db", db.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let server = DashboardProcess::start(&db);
     let (dom, log) = browser.dump_dom(&server.url, PAGE_TIME);
     let page = Html::parse_document(&dom);
     assert_no_problems(&page, &log, &dom);

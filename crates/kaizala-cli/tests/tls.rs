@@ -16,7 +16,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use ingest_support::events::sample_event;
-use ingest_support::{Ingest, Kaizala, TestDb, free_port, get, http_client, post_event};
+use ingest_support::{Ingest, Kaizala, TestDb, free_port, http_client, post_event};
 use kaizala_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 use sqlx::{Connection, Row};
@@ -217,23 +217,7 @@ async fn ingest_sync_export_and_dashboard_over_verified_tls() {
         log_dir,
         "dashboard",
     );
-    let api = format!("http://{listen}/api/dashboard");
-    let body = ingest_support::wait_for(
-        "the dashboard",
-        Duration::from_secs(30),
-        Duration::from_millis(100),
-        || {
-            let (client, api) = (client.clone(), api.clone());
-            async move {
-                match get(&client, &api).await {
-                    Ok((200, body)) => Ok(body),
-                    Ok((status, body)) => Err(format!("{status}: {body}")),
-                    Err(err) => Err(err),
-                }
-            }
-        },
-    )
-    .await;
+    let body = ingest_support::dashboard_data(&listen).await;
     let data: Value = serde_json::from_str(&body).unwrap();
     assert!(data.is_object(), "{body}");
     let (tls, all) = encrypted(&admin, &database).await;

@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Row};
 
 use crate::error::{BoxError, SinkError};
 
@@ -280,7 +280,70 @@ pub(crate) struct Db {
 }
 
 impl Db {
+    /// Opens the database at `url` for writing: its schema is migrated and
+    /// its projected tables made.
     pub(crate) async fn connect(url: &str) -> Result<Db, SinkError> {
+        let db = Db::open(url).await?;
+        db.migrate().await?;
+        crate::schema::ensure::run(&db).await?;
+        Ok(db)
+    }
+
+    /// Opens the database at `url` to read it only: nothing is created or
+    /// changed (a SELECT-only role may do it), and the schema must be the
+    /// one this release reads.
+    pub(crate) async fn connect_read_only(url: &str) -> Result<Db, SinkError> {
+        let target = Target::parse(url)?;
+        if target.backend == Backend::Sqlite && !target.memory {
+            let path = sqlite_path(&target.url);
+            if !path.is_file() {
+                return Err(SinkError::SchemaMismatch {
+                    database: target.display.clone(),
+                    reason: "no such database file (a reader creates nothing: `kaizala demo`, \
+                             `ingest` or `sync` make one)"
+                        .to_owned(),
+                });
+            }
+        }
+        let db = Db::open(url).await?;
+        db.check_schema_version().await?;
+        Ok(db)
+    }
+
+    /// Fails unless every migration this release embeds, and no other, was
+    /// applied.
+    async fn check_schema_version(&self) -> Result<(), SinkError> {
+        let needed = SCHEMA_VERSION;
+        let found = sqlx::query("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.pool)
+            .await
+            .ok()
+            .map(|row| row.try_get::<Option<i64>, _>(0).ok().flatten().unwrap_or(0));
+        let database = self.target.display.clone();
+        let upgrade = format!(
+            "upgrade it once with a writing command, as a role that may create tables: \
+             `kaizala project --db {database} --once`"
+        );
+        let reason = match found {
+            None | Some(0) => format!(
+                "not a kaizala database yet (no schema migrations recorded): {upgrade}, or \
+                 point --db at the sink's database"
+            ),
+            Some(found) if found < needed => format!(
+                "the database is at schema migration {found}, and this kaizala reads \
+                 migration {needed}: {upgrade}"
+            ),
+            Some(found) if found > needed => format!(
+                "the database is at schema migration {found}, written by a newer kaizala than \
+                 this one (migration {needed}): upgrade kaizala"
+            ),
+            Some(_) => return Ok(()),
+        };
+        Err(SinkError::SchemaMismatch { database, reason })
+    }
+
+    /// Connects, without touching the schema.
+    async fn open(url: &str) -> Result<Db, SinkError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(install_default_drivers);
 
@@ -344,15 +407,12 @@ impl Db {
             .connect(&target.url)
             .await
             .map_err(|e| connect_error(&target, e))?;
-        let db = Db {
+        Ok(Db {
             pool,
             backend: target.backend,
             turns: Arc::new(crate::turns::Turns::new(target.backend, target.memory)),
             target,
-        };
-        db.migrate().await?;
-        crate::schema::ensure::run(&db).await?;
-        Ok(db)
+        })
     }
 
     async fn migrate(&self) -> Result<(), SinkError> {
@@ -624,6 +684,14 @@ fn host(url: &str) -> &str {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => host_port,
     }
+}
+
+/// The file of an SQLite URL as [`Target::parse`] makes it.
+fn sqlite_path(url: &str) -> PathBuf {
+    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let path = &rest[..rest.find('?').unwrap_or(rest.len())];
+    PathBuf::from(percent_decode(path).unwrap_or_else(|_| path.to_owned()))
 }
 
 /// The statement that puts a connection in `schema` (checked by

@@ -98,6 +98,33 @@ pub enum SinkError {
         source: BoxError,
     },
 
+    /// A reader opened a database whose schema is not the one this
+    /// release reads: older (a writing command upgrades it), newer (a newer
+    /// kaizala wrote it), or none at all.
+    #[error("{database}: {reason}")]
+    SchemaMismatch {
+        /// The database (password masked).
+        database: String,
+        /// What was found, and the command that fixes it.
+        reason: String,
+    },
+
+    /// A role name PostgreSQL could not have.
+    #[error("{role:?} is not a role name (1 to 63 bytes, no NUL)")]
+    BadRole {
+        /// The name given.
+        role: String,
+    },
+
+    /// Something only PostgreSQL has was asked of another database.
+    #[error("{what} are PostgreSQL's: {hint}")]
+    NotPostgres {
+        /// What was asked for.
+        what: &'static str,
+        /// What to do instead.
+        hint: &'static str,
+    },
+
     /// A query failed.
     #[error("database error while {doing}: {source}")]
     Database {

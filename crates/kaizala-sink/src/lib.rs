@@ -77,6 +77,7 @@
 mod db;
 mod error;
 mod export;
+mod grants;
 mod log;
 mod normalise;
 pub mod project;

@@ -56,6 +56,53 @@ impl Sink {
         })
     }
 
+    /// Opens the database at `url` to read it only — what exports,
+    /// dashboards and other readers use. Nothing is created, migrated or
+    /// written, so a role with SELECT rights alone can do it (see
+    /// `kaizala sql grant-readonly`). Fails with
+    /// [`SinkError::SchemaMismatch`], naming the command that upgrades it,
+    /// when the database's schema is older than this release reads (or
+    /// newer, or missing).
+    ///
+    /// Writing through such a `Sink` ([`Sink::event_store`],
+    /// [`Sink::sync`], [`Sink::project`]…) is not prevented here: the
+    /// database refuses it when the role may not write.
+    pub async fn open_read_only(url: &str) -> Result<Sink, SinkError> {
+        let db = Db::connect_read_only(url).await?;
+        Ok(Sink {
+            inner: Arc::new(Inner {
+                db,
+                store: OnceLock::new(),
+                projection: Arc::default(),
+            }),
+        })
+    }
+
+    /// The PostgreSQL statements that let `role` read every table and view
+    /// of this sink — those there now and those later rebuilds make — and
+    /// write nothing: `GRANT CONNECT` on the database, `USAGE` on the
+    /// sink's schema, `SELECT` on its tables, and default privileges for
+    /// the tables the current role makes later (so run it with the URL the
+    /// sink writes with). [`SinkError::NotPostgres`] on SQLite.
+    ///
+    /// ```no_run
+    /// # async fn grants() -> Result<(), kaizala_sink::SinkError> {
+    /// let sink = kaizala_sink::Sink::open_read_only("postgres://kz@db.example.org/kaizala").await?;
+    /// for statement in sink.read_only_grants("grafana").await? {
+    ///     println!("{statement};");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn read_only_grants(&self, role: &str) -> Result<Vec<String>, SinkError> {
+        crate::grants::read_only(&self.inner.db, role).await
+    }
+
+    /// Runs [`Sink::read_only_grants`]'s statements in one transaction, and
+    /// returns them.
+    pub async fn grant_read_only(&self, role: &str) -> Result<Vec<String>, SinkError> {
+        crate::grants::grant_read_only(&self.inner.db, role).await
+    }
+
     /// The database engine.
     pub fn backend(&self) -> Backend {
         self.inner.db.backend

@@ -7,7 +7,7 @@ use crate::error::CliResult;
 
 /// Serves the page until Ctrl-C.
 pub async fn run(args: DashboardArgs) -> CliResult {
-    let sink = Sink::connect(&args.db.url()).await?;
+    let sink = Sink::open_read_only(&args.db.url()).await?;
     let listener = bind(args.listen).await?;
     let server = crate::dashboard::serve(listener, sink.clone());
     eprintln!(

@@ -14,7 +14,7 @@ pub async fn run(args: ExportArgs) -> CliResult {
         CliError::new(format!("unknown format `{}`", args.format))
             .hint("use --format csv or --format json")
     })?;
-    let sink = Sink::connect(&args.db.url()).await?;
+    let sink = Sink::open_read_only(&args.db.url()).await?;
     let rows = match &args.out {
         Some(path) => {
             let file = std::fs::File::create(path).map_err(|err| {

@@ -7,6 +7,7 @@ mod export;
 mod ingest;
 mod project;
 mod rebuild;
+mod sql;
 mod status;
 mod sync;
 mod token;
@@ -47,6 +48,11 @@ pub enum Command {
     Export(ExportArgs),
     /// Serve the dashboard page for a database.
     Dashboard(DashboardArgs),
+    /// SQL for the people who run the database: `grant-readonly`.
+    Sql {
+        #[command(subcommand)]
+        command: sql::SqlCommand,
+    },
     /// Run the Kaizala platform emulator (as `kaizala-emulator`).
     Emulator(EmulatorArgs),
     /// Check the connector's credentials: obtain an access token and show
@@ -201,6 +207,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::Status(args) => status::run(args).await,
         Command::Export(args) => export::run(args).await,
         Command::Dashboard(args) => dashboard::run(args).await,
+        Command::Sql { command } => sql::run(command).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Token(connection) => token::run(&connection).await,
         Command::Webhook {

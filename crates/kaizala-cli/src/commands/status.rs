@@ -7,7 +7,7 @@ use crate::error::{CliError, CliResult};
 
 /// Prints the status as text or JSON.
 pub async fn run(args: StatusArgs) -> CliResult {
-    let sink = Sink::connect(&args.db.url()).await?;
+    let sink = Sink::open_read_only(&args.db.url()).await?;
     let status = sink.status().await?;
     sink.close().await;
     if args.json {

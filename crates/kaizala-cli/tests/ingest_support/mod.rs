@@ -463,6 +463,29 @@ pub async fn get(client: &Http, url: &str) -> Result<(u16, String), String> {
     Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
+/// The JSON of `kaizala dashboard`'s data, from the one listening on
+/// `listen` (waiting up to 30 s for it to answer 200).
+pub async fn dashboard_data(listen: &str) -> String {
+    let client = http_client();
+    let api = format!("http://{listen}/api/dashboard");
+    wait_for(
+        "the dashboard",
+        Duration::from_secs(30),
+        Duration::from_millis(100),
+        || {
+            let (client, api) = (client.clone(), api.clone());
+            async move {
+                match get(&client, &api).await {
+                    Ok((200, body)) => Ok(body),
+                    Ok((status, body)) => Err(format!("{status}: {body}")),
+                    Err(err) => Err(err),
+                }
+            }
+        },
+    )
+    .await
+}
+
 /// POSTs an event with the callback token, as the platform does; the
 /// status.
 pub async fn post_event(client: &Http, url: &str, body: Bytes) -> Result<u16, String> {

@@ -1,0 +1,56 @@
+//! `kaizala sql`: SQL for the people who run the database.
+
+use clap::{Args, Subcommand};
+use kaizala_sink::Sink;
+
+use super::DbArgs;
+use crate::error::CliResult;
+
+/// `kaizala sql …`.
+#[derive(Debug, Subcommand)]
+pub enum SqlCommand {
+    /// Let a PostgreSQL role read every table and view of the sink, and
+    /// write nothing: the connection to give Grafana, Power BI, Metabase or
+    /// Superset. Run it with the URL the sink writes with (the tables'
+    /// owner), so tables that later rebuilds make are readable too.
+    GrantReadonly(GrantArgs),
+}
+
+/// `kaizala sql grant-readonly`.
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// The role (it must exist: `CREATE ROLE grafana LOGIN PASSWORD '…'`).
+    pub role: String,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Print the statements instead of running them.
+    #[arg(long)]
+    pub print: bool,
+}
+
+/// Runs a `sql` command.
+pub async fn run(command: SqlCommand) -> CliResult {
+    match command {
+        SqlCommand::GrantReadonly(args) => grant_readonly(args).await,
+    }
+}
+
+async fn grant_readonly(args: GrantArgs) -> CliResult {
+    let sink = Sink::open_read_only(&args.db.url()).await?;
+    let statements = if args.print {
+        sink.read_only_grants(&args.role).await?
+    } else {
+        sink.grant_read_only(&args.role).await?
+    };
+    sink.close().await;
+    for statement in &statements {
+        println!("{statement};");
+    }
+    if !args.print {
+        eprintln!(
+            "granted: {} may read every table and view of the sink, and write nothing",
+            args.role
+        );
+    }
+    Ok(())
+}
