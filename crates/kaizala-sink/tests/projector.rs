@@ -320,3 +320,38 @@ async fn a_rebuild_waits_for_a_projector_clearing_leftovers() {
         );
     }
 }
+
+/// A projector killed while it held the lease to drop leftovers never
+/// gives it back: past a few seconds, a rebuild takes it over instead of
+/// waiting the two minutes of a rebuild's lease (found by the crash
+/// campaign).
+#[tokio::test]
+async fn a_dead_projectors_clearing_lease_is_taken_over() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        sink.event_store().store(&message("x")).await.unwrap();
+        sink.project().await.unwrap();
+        let twenty_seconds_ago = support::millis_ago(20_000);
+        sqlx::raw_sql(&format!(
+            "INSERT INTO sink_state (name, value, detail, updated_at) \
+             VALUES ('rebuild', NULL, 'dead:1:1 clearing', {twenty_seconds_ago}) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+             detail = excluded.detail, updated_at = excluded.updated_at"
+        ))
+        .execute(sink.pool())
+        .await
+        .unwrap();
+        let started = Instant::now();
+        let report = sink
+            .rebuild(&[], |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", db.kind));
+        assert_eq!(report.entries, 1, "{}", db.kind);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{}: waited {:?}",
+            db.kind,
+            started.elapsed()
+        );
+    }
+}

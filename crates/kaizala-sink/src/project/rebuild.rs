@@ -39,6 +39,11 @@ const BATCH: usize = 5_000;
 /// A rebuild lease not renewed for this long belongs to a dead process.
 pub(crate) const LEASE_STALE: Duration = Duration::from_secs(120);
 
+/// A projector holds the lease only for the moment it takes to drop a
+/// stopped rebuild's tables, and never renews it: held longer than this,
+/// its process died meanwhile (found by the crash campaign).
+const CLEARING_STALE: Duration = Duration::from_secs(15);
+
 /// What a rebuild names the tables it builds: `{table}` + this.
 pub(crate) const BUILDING_SUFFIX: &str = "__new";
 
@@ -534,7 +539,8 @@ async fn take_lease_after_clearing(
     db: &Db,
     me: &str,
 ) -> Result<(), SinkError> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // Past CLEARING_STALE the lease is taken over: wait a little longer.
+    let deadline = Instant::now() + CLEARING_STALE + Duration::from_secs(5);
     loop {
         match take_lease(conn, db, me).await {
             Err(SinkError::RebuildRunning { holder, .. })
@@ -560,11 +566,14 @@ async fn take_lease(conn: &mut AnyConnection, db: &Db, me: &str) -> Result<(), S
     .map_err(|e| db.error(doing, e))?;
     let taken = query(
         "UPDATE sink_state SET value = NULL, detail = $1, updated_at = $2 \
-         WHERE name = 'rebuild' AND (detail IS NULL OR updated_at < $3)",
+         WHERE name = 'rebuild' AND (detail IS NULL OR updated_at < $3 \
+         OR (detail LIKE $4 AND updated_at < $5))",
         vec![
             me.into(),
             now.into(),
             (now - LEASE_STALE.as_millis() as i64).into(),
+            format!("% {CLEARING}").into(),
+            (now - CLEARING_STALE.as_millis() as i64).into(),
         ],
     )
     .execute(&mut *conn)
