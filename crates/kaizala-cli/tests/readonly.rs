@@ -148,6 +148,31 @@ async fn a_select_only_role_reads_exports_and_serves_the_dashboard() {
         text(&out.stdout).lines().count() > 1,
         "no responses exported"
     );
+    // A view of the contract, native types and all, exports too.
+    let out = kaizala(&[
+        "export",
+        "--db",
+        &reader,
+        "--table",
+        "kz_responses",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "export: {}", text(&out.stderr));
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows.len(),
+        21,
+        "survey responses exported from kz_responses"
+    );
+    let at = rows[0]["responded_at"].as_str().unwrap_or_default();
+    assert!(
+        at.len() == 23 && at.as_bytes()[10] == b' ' && at.as_bytes()[19] == b'.',
+        "responded_at {at:?} is not YYYY-MM-DD HH:MM:SS.SSS"
+    );
+    // Flags export as 0 and 1 from either backend, as from the tables.
+    assert!(rows[0]["is_update"] == 0, "{}", rows[0]);
+    assert!(rows[0]["details"].is_string(), "{}", rows[0]);
     let out = kaizala(&["status", "--db", &reader]);
     assert!(out.status.success(), "status: {}", text(&out.stderr));
     let listen = format!("127.0.0.1:{}", free_port());

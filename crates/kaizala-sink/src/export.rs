@@ -118,8 +118,10 @@ pub(crate) async fn export<W: Write + Send>(
     format: Format,
     mut out: W,
 ) -> Result<u64, SinkError> {
+    let select = crate::schema::views::by_name(table.name())
+        .map_or_else(|| "*".to_owned(), |view| view.export_columns(db.backend));
     let sql = format!(
-        "SELECT * FROM {} ORDER BY {}",
+        "SELECT {select} FROM {} ORDER BY {}",
         table.name(),
         table.order_by()
     );

@@ -46,11 +46,35 @@ pub enum Table {
     ResponsesPerDay,
     /// `answer_distribution` (view).
     AnswerDistribution,
+    /// `kz_groups` (view of the dashboard contract): groups, with the parent group's name.
+    KzGroups,
+    /// `kz_members` (view of the dashboard contract): members, with the group's name.
+    KzMembers,
+    /// `kz_member_changes` (view of the dashboard contract): members joining and leaving, with the group's name.
+    KzMemberChanges,
+    /// `kz_messages` (view of the dashboard contract): text messages, with the group's name.
+    KzMessages,
+    /// `kz_attachments` (view of the dashboard contract): pictures and files, with the group's name.
+    KzAttachments,
+    /// `kz_actions` (view of the dashboard contract): actions, with the group's name.
+    KzActions,
+    /// `kz_responses` (view of the dashboard contract): responses, with the action's title and type and the group's name.
+    KzResponses,
+    /// `kz_answers` (view of the dashboard contract): answers, with the question, action, group and responder.
+    KzAnswers,
+    /// `kz_reactions` (view of the dashboard contract): like and comment counts, with the action's title.
+    KzReactions,
+    /// `kz_events` (view of the dashboard contract): every event, with the group's name.
+    KzEvents,
+    /// `kz_responses_daily` (view of the dashboard contract): responses per action per day.
+    KzResponsesDaily,
+    /// `kz_answer_counts` (view of the dashboard contract): how often each option was chosen, per question.
+    KzAnswerCounts,
 }
 
 impl Table {
     /// Every table and view, in schema order.
-    pub const ALL: [Table; 17] = [
+    pub const ALL: [Table; 29] = [
         Table::Events,
         Table::PullLog,
         Table::Quarantine,
@@ -68,6 +92,18 @@ impl Table {
         Table::SyncState,
         Table::ResponsesPerDay,
         Table::AnswerDistribution,
+        Table::KzGroups,
+        Table::KzMembers,
+        Table::KzMemberChanges,
+        Table::KzMessages,
+        Table::KzAttachments,
+        Table::KzActions,
+        Table::KzResponses,
+        Table::KzAnswers,
+        Table::KzReactions,
+        Table::KzEvents,
+        Table::KzResponsesDaily,
+        Table::KzAnswerCounts,
     ];
 
     /// Its SQL name.
@@ -90,12 +126,30 @@ impl Table {
             Table::SyncState => "sync_state",
             Table::ResponsesPerDay => "responses_per_day",
             Table::AnswerDistribution => "answer_distribution",
+            Table::KzGroups => "kz_groups",
+            Table::KzMembers => "kz_members",
+            Table::KzMemberChanges => "kz_member_changes",
+            Table::KzMessages => "kz_messages",
+            Table::KzAttachments => "kz_attachments",
+            Table::KzActions => "kz_actions",
+            Table::KzResponses => "kz_responses",
+            Table::KzAnswers => "kz_answers",
+            Table::KzReactions => "kz_reactions",
+            Table::KzEvents => "kz_events",
+            Table::KzResponsesDaily => "kz_responses_daily",
+            Table::KzAnswerCounts => "kz_answer_counts",
         }
     }
 
     /// Whether it is a view (computed from the tables).
     pub fn is_view(self) -> bool {
-        matches!(self, Table::ResponsesPerDay | Table::AnswerDistribution)
+        matches!(self, Table::ResponsesPerDay | Table::AnswerDistribution) || self.is_stable()
+    }
+
+    /// Whether it is a view of the dashboard contract (`kz_*`): its columns
+    /// are only ever added to, with native types (docs/schema.md).
+    pub fn is_stable(self) -> bool {
+        self.name().starts_with("kz_")
     }
 
     /// The order rows are exported in (a key, so exports are stable).
@@ -116,6 +170,18 @@ impl Table {
             Table::SyncState => "sync_key",
             Table::ResponsesPerDay => "action_id, day_start",
             Table::AnswerDistribution => "action_id, question_index, option",
+            Table::KzGroups => "group_id",
+            Table::KzMembers => "group_id, member_id",
+            Table::KzMemberChanges => "changed_at, event_id",
+            Table::KzMessages => "sent_at, event_id",
+            Table::KzAttachments => "sent_at, event_id, item_index",
+            Table::KzActions => "action_id",
+            Table::KzResponses => "responded_at, response_id",
+            Table::KzAnswers => "response_id, question_index",
+            Table::KzReactions => "reference_id",
+            Table::KzEvents => "position",
+            Table::KzResponsesDaily => "day, action_id, group_id",
+            Table::KzAnswerCounts => "action_id, question_index, answer",
         }
     }
 

@@ -326,6 +326,23 @@ async fn mixed_workload(db: TestDb) {
         );
     }
 
+    // The dashboard contract over what the workload left.
+    let wrong = support::check_stable_views(&sink).await;
+    assert!(
+        wrong.is_empty(),
+        "{kind}: the kz_* views:\n{}",
+        wrong.join("\n")
+    );
+    let named = scalar(
+        &sink,
+        "SELECT COUNT(*) FROM kz_responses WHERE group_name IS NOT NULL AND action_title IS NOT NULL",
+    )
+    .await;
+    assert!(
+        named > 0,
+        "{kind}: no response has its group's name and action's title joined in"
+    );
+
     receiver.shutdown().await;
     emulator.shutdown().await;
     sink.close().await;

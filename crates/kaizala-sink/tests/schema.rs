@@ -357,7 +357,22 @@ const LOGS_AND_BOOKKEEPING: [&str; 7] = [
     "handler_queue",
 ];
 
-const VIEWS: [&str; 2] = ["answer_distribution", "responses_per_day"];
+const VIEWS: [&str; 14] = [
+    "answer_distribution",
+    "kz_actions",
+    "kz_answer_counts",
+    "kz_answers",
+    "kz_attachments",
+    "kz_events",
+    "kz_groups",
+    "kz_member_changes",
+    "kz_members",
+    "kz_messages",
+    "kz_reactions",
+    "kz_responses",
+    "kz_responses_daily",
+    "responses_per_day",
+];
 
 fn column(name: &str, ty: &str, not_null: bool) -> Column {
     Column {

@@ -262,24 +262,118 @@ impl TableDef {
     }
 }
 
-/// One view, declared once with its SQL per dialect.
+/// One view, declared once: its SQL per dialect, or its columns typed
+/// once ([`Stable`]) and written out for each dialect.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ViewDef {
     pub name: &'static str,
     /// The projected tables it reads (it exists only while they are current).
     pub reads: &'static [&'static str],
-    pub sqlite: &'static str,
-    pub postgres: &'static str,
+    pub body: ViewBody,
+}
+
+/// What a view selects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ViewBody {
+    /// The same query written for each dialect.
+    Sql {
+        sqlite: &'static str,
+        postgres: &'static str,
+    },
+    /// Typed columns over one `FROM` clause.
+    Stable(&'static Stable),
+}
+
+/// A view of the dashboard contract (`kz_*`): each column's expression and
+/// kind, and one `FROM … [GROUP BY …]` for both dialects (or one each).
+#[derive(Debug)]
+pub(crate) struct Stable {
+    pub columns: &'static [(&'static str, Out)],
+    /// `FROM …` and anything after it.
+    pub from: &'static str,
+    /// PostgreSQL's own `FROM …`, when it differs.
+    pub from_postgres: Option<&'static str>,
+}
+
+/// How a stable view's column is typed in each dialect.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Out {
+    /// As stored: text, integer or double.
+    Plain(&'static str),
+    /// Epoch milliseconds: PostgreSQL `timestamptz`; SQLite ISO 8601 UTC
+    /// text, `YYYY-MM-DD HH:MM:SS.SSS`.
+    Time(&'static str),
+    /// Epoch milliseconds to a day in UTC: PostgreSQL `date`; SQLite
+    /// `YYYY-MM-DD` text.
+    Day(&'static str),
+    /// A 0/1 flag: PostgreSQL `boolean`; SQLite 0 and 1.
+    Flag(&'static str),
+    /// JSON text: PostgreSQL `jsonb`; SQLite text.
+    Json(&'static str),
+}
+
+impl Out {
+    fn sql(self, backend: Backend) -> String {
+        match (self, backend) {
+            (Out::Plain(e), _) => e.to_owned(),
+            (Out::Time(e), Backend::Sqlite) => {
+                format!("strftime('%Y-%m-%d %H:%M:%f', ({e}) / 1000.0, 'unixepoch')")
+            }
+            (Out::Time(e), Backend::Postgres) => format!("to_timestamp(({e}) / 1000.0)"),
+            (Out::Day(e), Backend::Sqlite) => format!("date(({e}) / 1000, 'unixepoch')"),
+            (Out::Day(e), Backend::Postgres) => {
+                format!("CAST(to_timestamp(({e}) / 1000.0) AT TIME ZONE 'UTC' AS date)")
+            }
+            (Out::Flag(e), Backend::Sqlite) => e.to_owned(),
+            (Out::Flag(e), Backend::Postgres) => format!("(({e}) <> 0)"),
+            (Out::Json(e), Backend::Sqlite) => e.to_owned(),
+            (Out::Json(e), Backend::Postgres) => format!("CAST({e} AS jsonb)"),
+        }
+    }
 }
 
 impl ViewDef {
     /// `CREATE VIEW name AS …` in `backend`'s dialect.
     pub fn create_sql(&self, backend: Backend) -> String {
-        let body = match backend {
-            Backend::Sqlite => self.sqlite,
-            Backend::Postgres => self.postgres,
+        let body = match (self.body, backend) {
+            (ViewBody::Sql { sqlite, .. }, Backend::Sqlite) => sqlite.trim().to_owned(),
+            (ViewBody::Sql { postgres, .. }, Backend::Postgres) => postgres.trim().to_owned(),
+            (ViewBody::Stable(view), _) => {
+                let columns: Vec<String> = view
+                    .columns
+                    .iter()
+                    .map(|(name, out)| format!("{} AS {name}", out.sql(backend)))
+                    .collect();
+                let from = match backend {
+                    Backend::Postgres => view.from_postgres.unwrap_or(view.from),
+                    Backend::Sqlite => view.from,
+                };
+                format!("SELECT {} {}", columns.join(", "), from.trim())
+            }
         };
-        format!("CREATE VIEW {} AS {}", self.name, body.trim())
+        format!("CREATE VIEW {} AS {body}", self.name)
+    }
+
+    /// What to select from it for an export: on PostgreSQL, its times,
+    /// days and JSON as text (times as `YYYY-MM-DD HH:MM:SS.SSS` in UTC,
+    /// as SQLite's view gives them), which sqlx's `Any` driver can read;
+    /// `*` otherwise.
+    pub fn export_columns(&self, backend: Backend) -> String {
+        match (self.body, backend) {
+            (ViewBody::Stable(view), Backend::Postgres) => view
+                .columns
+                .iter()
+                .map(|(name, out)| match out {
+                    Out::Time(_) => format!(
+                        "to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS {name}"
+                    ),
+                    Out::Day(_) | Out::Json(_) => format!("CAST({name} AS TEXT) AS {name}"),
+                    Out::Plain(_) | Out::Flag(_) => (*name).to_owned(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => "*".to_owned(),
+        }
     }
 }
 

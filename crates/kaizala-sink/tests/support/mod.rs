@@ -635,3 +635,295 @@ pub fn millis_ago(ms: i64) -> i64 {
         .as_millis() as i64;
     now - ms
 }
+
+/// The dashboard contract (docs/schema.md): each `kz_*` view's columns in
+/// order, with the PostgreSQL type each must have (`information_schema`'s
+/// `data_type`). Columns may only ever be added to this list.
+pub const STABLE_VIEWS: [(&str, &[(&str, &str)]); 12] = {
+    const TEXT: &str = "text";
+    const BIGINT: &str = "bigint";
+    const INTEGER: &str = "integer";
+    const TIME: &str = "timestamp with time zone";
+    const FLAG: &str = "boolean";
+    const JSON: &str = "jsonb";
+    [
+        (
+            "kz_groups",
+            &[
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("group_type", TEXT),
+                ("parent_group_id", TEXT),
+                ("parent_group_name", TEXT),
+                ("member_count", BIGINT),
+                ("user_count", BIGINT),
+                ("welcome_message", TEXT),
+                ("is_removed", FLAG),
+                ("removed_at", TIME),
+                ("first_seen_at", TIME),
+                ("updated_at", TIME),
+            ],
+        ),
+        (
+            "kz_members",
+            &[
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("member_id", TEXT),
+                ("member_name", TEXT),
+                ("phone", TEXT),
+                ("role", TEXT),
+                ("is_provisioned", FLAG),
+                ("joined_at", TIME),
+                ("listed_at", TIME),
+                ("updated_at", TIME),
+            ],
+        ),
+        (
+            "kz_member_changes",
+            &[
+                ("event_id", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("member_id", TEXT),
+                ("member_name", TEXT),
+                ("phone", TEXT),
+                ("role", TEXT),
+                ("change_type", TEXT),
+                ("by_user_id", TEXT),
+                ("by_user_name", TEXT),
+                ("changed_at", TIME),
+            ],
+        ),
+        (
+            "kz_messages",
+            &[
+                ("event_id", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("sender_id", TEXT),
+                ("sender_name", TEXT),
+                ("sender_phone", TEXT),
+                ("text", TEXT),
+                ("sent_at", TIME),
+            ],
+        ),
+        (
+            "kz_attachments",
+            &[
+                ("event_id", TEXT),
+                ("item_index", INTEGER),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("sender_id", TEXT),
+                ("sender_name", TEXT),
+                ("attachment_type", TEXT),
+                ("caption", TEXT),
+                ("media_url", TEXT),
+                ("file_name", TEXT),
+                ("sent_at", TIME),
+            ],
+        ),
+        (
+            "kz_actions",
+            &[
+                ("action_id", TEXT),
+                ("action_type", TEXT),
+                ("action_title", TEXT),
+                ("text", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("package_id", TEXT),
+                ("creator_id", TEXT),
+                ("creator_name", TEXT),
+                ("creator_phone", TEXT),
+                ("created_at", TIME),
+                ("expires_at", TIME),
+                ("is_anonymous", FLAG),
+                ("response_count", BIGINT),
+                ("questions", JSON),
+                ("first_seen_at", TIME),
+                ("updated_at", TIME),
+            ],
+        ),
+        (
+            "kz_responses",
+            &[
+                ("response_id", TEXT),
+                ("action_id", TEXT),
+                ("action_title", TEXT),
+                ("action_type", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("responder_id", TEXT),
+                ("responder_name", TEXT),
+                ("responder_phone", TEXT),
+                ("responded_at", TIME),
+                ("is_anonymous", FLAG),
+                ("is_completed", FLAG),
+                ("is_update", FLAG),
+                ("updated_at", TIME),
+                ("details", JSON),
+            ],
+        ),
+        (
+            "kz_answers",
+            &[
+                ("response_id", TEXT),
+                ("question_index", INTEGER),
+                ("question_title", TEXT),
+                ("question_type", TEXT),
+                ("action_id", TEXT),
+                ("action_title", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("responder_id", TEXT),
+                ("responder_name", TEXT),
+                ("responded_at", TIME),
+                ("is_invisible", FLAG),
+                ("text_value", TEXT),
+                ("number_value", "double precision"),
+                ("json_value", JSON),
+            ],
+        ),
+        (
+            "kz_reactions",
+            &[
+                ("reference_id", TEXT),
+                ("action_id", TEXT),
+                ("action_title", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("likes", BIGINT),
+                ("comments", BIGINT),
+                ("counts", JSON),
+                ("synced_at", TIME),
+            ],
+        ),
+        (
+            "kz_events",
+            &[
+                ("event_id", TEXT),
+                ("position", BIGINT),
+                ("event_type", TEXT),
+                ("object_id", TEXT),
+                ("object_type", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("from_user_id", TEXT),
+                ("received_at", TIME),
+            ],
+        ),
+        (
+            "kz_responses_daily",
+            &[
+                ("day", "date"),
+                ("action_id", TEXT),
+                ("action_title", TEXT),
+                ("group_id", TEXT),
+                ("group_name", TEXT),
+                ("responses", BIGINT),
+            ],
+        ),
+        (
+            "kz_answer_counts",
+            &[
+                ("action_id", TEXT),
+                ("action_title", TEXT),
+                ("question_index", INTEGER),
+                ("question_title", TEXT),
+                ("answer", TEXT),
+                ("responses", BIGINT),
+            ],
+        ),
+    ]
+};
+
+/// The `kz_*` views of `sink`: the contract's columns in order (and on
+/// PostgreSQL its native types), and counts that agree with the tables
+/// under them. Returns what is wrong.
+pub async fn check_stable_views(sink: &Sink) -> Vec<String> {
+    let postgres = sink.backend() == kaizala_sink::Backend::Postgres;
+    let mut wrong = Vec::new();
+    for (view, columns) in STABLE_VIEWS {
+        let sql = if postgres {
+            format!(
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) \
+                 FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{view}' \
+                 ORDER BY ordinal_position"
+            )
+        } else {
+            format!("SELECT name, '' FROM pragma_table_info('{view}') ORDER BY cid")
+        };
+        let found: Vec<(String, String)> = sqlx::query(&sql)
+            .fetch_all(sink.pool())
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| (row.try_get(0).unwrap(), row.try_get(1).unwrap()))
+            .collect();
+        let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
+        let declared: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+        if names != declared {
+            wrong.push(format!(
+                "{view}: columns {names:?}, the contract says {declared:?}"
+            ));
+            continue;
+        }
+        if postgres {
+            for ((name, ty), (_, expected)) in found.iter().zip(columns) {
+                if ty != expected {
+                    wrong.push(format!("{view}.{name}: {ty}, the contract says {expected}"));
+                }
+            }
+        }
+    }
+    for (view, table) in [
+        ("kz_groups", "groups"),
+        ("kz_members", "members"),
+        ("kz_member_changes", "member_changes"),
+        ("kz_messages", "messages"),
+        ("kz_attachments", "attachments"),
+        ("kz_actions", "actions"),
+        ("kz_responses", "responses"),
+        ("kz_answers", "answers"),
+        ("kz_reactions", "reactions"),
+        ("kz_events", "event_index"),
+    ] {
+        let (v, t) = (
+            scalar(sink, &format!("SELECT COUNT(*) FROM {view}")).await,
+            scalar(sink, &format!("SELECT COUNT(*) FROM {table}")).await,
+        );
+        if v != t {
+            wrong.push(format!("{view} has {v} rows, {table} {t}"));
+        }
+    }
+    let daily = scalar(
+        sink,
+        "SELECT CAST(COALESCE(SUM(responses), 0) AS BIGINT) FROM kz_responses_daily",
+    )
+    .await;
+    let responses = scalar(sink, "SELECT COUNT(*) FROM responses").await;
+    if daily != responses {
+        wrong.push(format!(
+            "kz_responses_daily adds up to {daily}, responses has {responses}"
+        ));
+    }
+    let counted = scalar(
+        sink,
+        "SELECT CAST(COALESCE(SUM(responses), 0) AS BIGINT) FROM kz_answer_counts",
+    )
+    .await;
+    let distributed = scalar(
+        sink,
+        "SELECT CAST(COALESCE(SUM(count), 0) AS BIGINT) FROM answer_distribution",
+    )
+    .await;
+    if counted != distributed {
+        wrong.push(format!(
+            "kz_answer_counts adds up to {counted}, answer_distribution to {distributed}"
+        ));
+    }
+    wrong
+}
