@@ -24,17 +24,30 @@ pub enum Format {
     /// as `null`, numbers as numbers, binary values as base64 strings. JSON
     /// held in text columns (`payload`, `json_value`, …) stays a string.
     Json,
+    /// Newline-delimited JSON: the objects of [`Format::Json`], one per
+    /// line, no array around them (what `jq`, BigQuery and DuckDB stream).
+    Ndjson,
+    /// [`Format::Csv`] for Excel: a UTF-8 byte order mark first (without
+    /// it Excel reads the file in the machine's ANSI code page and garbles
+    /// non-Latin names), and a text cell starting with `=`, `+`, `-`, `@`,
+    /// a tab or a carriage return prefixed with `'`, so Excel shows it as
+    /// text instead of running it as a formula.
+    ExcelCsv,
 }
 
 impl std::str::FromStr for Format {
     type Err = String;
 
-    /// `csv` or `json`, in any letter case.
+    /// `csv`, `json`, `ndjson` or `excel-csv`, in any letter case.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
-            other => Err(format!("unknown export format {other:?} (csv or json)")),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            "excel-csv" | "excel" => Ok(Format::ExcelCsv),
+            other => Err(format!(
+                "unknown export format {other:?} (csv, json, ndjson or excel-csv)"
+            )),
         }
     }
 }
@@ -66,6 +79,15 @@ impl Cell {
             K::Text => Cell::Text(row.try_get(index)?),
             K::Null => Cell::Null,
         })
+    }
+
+    /// The cell for Excel: text that Excel would run as a formula is
+    /// prefixed with `'` (numbers, even negative ones, stay numbers).
+    fn excel(&self) -> String {
+        match self {
+            Cell::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
+            other => other.csv(),
+        }
     }
 
     fn csv(&self) -> String {
@@ -137,7 +159,12 @@ pub(crate) async fn export<W: Write + Send>(
     let mut count = 0u64;
     match format {
         Format::Csv => out.write_all(csv_line(columns.iter().cloned()).as_bytes())?,
+        Format::ExcelCsv => {
+            out.write_all("\u{feff}".as_bytes())?;
+            out.write_all(csv_line(columns.iter().cloned()).as_bytes())?;
+        }
         Format::Json => out.write_all(b"[")?,
+        Format::Ndjson => {}
     }
     while let Some(row) = rows
         .try_next()
@@ -150,11 +177,15 @@ pub(crate) async fn export<W: Write + Send>(
             .map_err(|e| db.error("reading rows to export", e))?;
         match format {
             Format::Csv => out.write_all(csv_line(cells.iter().map(Cell::csv)).as_bytes())?,
-            Format::Json => {
-                if count > 0 {
-                    out.write_all(b",")?;
+            Format::ExcelCsv => {
+                out.write_all(csv_line(cells.iter().map(Cell::excel)).as_bytes())?;
+            }
+            Format::Json | Format::Ndjson => {
+                if format == Format::Json {
+                    out.write_all(if count > 0 { b",\n{" } else { b"\n{" })?;
+                } else {
+                    out.write_all(b"{")?;
                 }
-                out.write_all(b"\n{")?;
                 for (i, (name, cell)) in columns.iter().zip(&cells).enumerate() {
                     if i > 0 {
                         out.write_all(b",")?;
@@ -163,7 +194,11 @@ pub(crate) async fn export<W: Write + Send>(
                     out.write_all(b":")?;
                     serde_json::to_writer(&mut out, &cell.json()).map_err(std::io::Error::from)?;
                 }
-                out.write_all(b"}")?;
+                out.write_all(if format == Format::Ndjson {
+                    b"}\n"
+                } else {
+                    b"}"
+                })?;
             }
         }
         count += 1;
@@ -189,5 +224,17 @@ mod tests {
             csv_line(["a".to_owned(), String::new(), "c,d".to_owned()]),
             "a,,\"c,d\"\r\n"
         );
+    }
+
+    #[test]
+    fn excel_cells_never_run_as_formulas() {
+        let text = |t: &str| Cell::Text(t.to_owned()).excel();
+        assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(text("+91 99"), "'+91 99");
+        assert_eq!(text("-1+2"), "'-1+2");
+        assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(text("नमस्ते"), "नमस्ते");
+        assert_eq!(Cell::Int(-5).excel(), "-5");
+        assert_eq!(Cell::Float(-0.5).excel(), "-0.5");
     }
 }

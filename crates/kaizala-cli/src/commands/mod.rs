@@ -172,16 +172,26 @@ pub struct SyncArgs {
 pub struct ExportArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// The table or view (events, pull_log, quarantine, event_index, groups,
-    /// members, member_changes, messages, attachments, actions, responses,
-    /// answers, reactions, projection_errors, sync_state, responses_per_day,
+    /// The table or view: a `kz_*` view of the dashboard contract (kz_groups,
+    /// kz_members, kz_member_changes, kz_messages, kz_attachments,
+    /// kz_actions, kz_responses, kz_answers, kz_reactions, kz_events,
+    /// kz_responses_daily, kz_answer_counts), or a table (events, pull_log,
+    /// quarantine, event_index, groups, members, member_changes, messages,
+    /// attachments, actions, responses, answers, reactions,
+    /// projection_errors, sync_state) or older view (responses_per_day,
     /// answer_distribution).
     #[arg(long)]
     pub table: String,
-    /// `csv` or `json`.
+    /// `csv`, `json`, `ndjson` or `excel-csv`.
     #[arg(long, default_value = "csv")]
     pub format: String,
-    /// Write here instead of standard output.
+    /// CSV for Excel (the same as `--format excel-csv`): a UTF-8 byte
+    /// order mark, and cells that Excel would run as formulas shown as text.
+    #[arg(long, conflicts_with = "format")]
+    pub excel: bool,
+    /// Write here instead of standard output: to a temporary file beside
+    /// it, renamed over it once complete, so a reader never sees half an
+    /// export and a failed one leaves the old file as it was.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 }
