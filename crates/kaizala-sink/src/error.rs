@@ -109,6 +109,13 @@ pub enum SinkError {
         reason: String,
     },
 
+    /// A pivot was asked of an action nobody answered (yet).
+    #[error("no answers to action {action_id:?} yet: a pivot needs its questions from them")]
+    NoAnswers {
+        /// The action.
+        action_id: String,
+    },
+
     /// A role name PostgreSQL could not have.
     #[error("{role:?} is not a role name (1 to 63 bytes, no NUL)")]
     BadRole {

@@ -138,7 +138,7 @@ pub(crate) async fn export<W: Write + Send>(
     db: &Db,
     table: Table,
     format: Format,
-    mut out: W,
+    out: W,
 ) -> Result<u64, SinkError> {
     let select = crate::schema::views::by_name(table.name())
         .map_or_else(|| "*".to_owned(), |view| view.export_columns(db.backend));
@@ -147,15 +147,25 @@ pub(crate) async fn export<W: Write + Send>(
         table.name(),
         table.order_by()
     );
+    export_query(db, &sql, format, out).await
+}
+
+/// Writes every row `sql` gives to `out`; returns how many.
+pub(crate) async fn export_query<W: Write + Send>(
+    db: &Db,
+    sql: &str,
+    format: Format,
+    mut out: W,
+) -> Result<u64, SinkError> {
     let columns: Vec<String> = (&db.pool)
-        .prepare(&sql)
+        .prepare(sql)
         .await
         .map_err(|e| db.error("preparing the export", e))?
         .columns()
         .iter()
         .map(|c| c.name().to_owned())
         .collect();
-    let mut rows = sqlx::query(&sql).fetch(&db.pool);
+    let mut rows = sqlx::query(sql).fetch(&db.pool);
     let mut count = 0u64;
     match format {
         Format::Csv => out.write_all(csv_line(columns.iter().cloned()).as_bytes())?,

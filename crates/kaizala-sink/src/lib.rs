@@ -80,6 +80,7 @@ mod export;
 mod grants;
 mod log;
 mod normalise;
+mod pivot;
 pub mod project;
 mod queue;
 mod report;

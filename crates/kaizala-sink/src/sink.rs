@@ -196,6 +196,25 @@ impl Sink {
         export::export(&self.inner.db, table, format, writer).await
     }
 
+    /// Writes the pivot of `action_id`'s responses to `writer` as
+    /// `format`: one row per response (its current answers), one column per
+    /// visible question, named after its title (lower-case, `_` for
+    /// anything else, made unique) and typed by its type (a number for
+    /// `Numeric`, the option's title for `SingleOption`, the JSON array of
+    /// titles for `MultiOption`, text otherwise), after `response_id`,
+    /// `responded_at`, `responder_id`, `responder_name`, `group_id` and
+    /// `group_name`. Returns the number of rows;
+    /// [`SinkError::NoAnswers`] when nobody answered it yet.
+    pub async fn export_pivot<W: Write + Send>(
+        &self,
+        action_id: &str,
+        format: Format,
+        writer: W,
+    ) -> Result<u64, SinkError> {
+        let sql = crate::pivot::query(&self.inner.db, action_id).await?;
+        export::export_query(&self.inner.db, &sql, format, writer).await
+    }
+
     /// Events per type, responses, answer distributions.
     pub async fn summary(&self) -> Result<Summary, SinkError> {
         report::summary(&self.inner.db).await

@@ -290,3 +290,90 @@ async fn the_documented_queries_run() {
         }
     }
 }
+
+/// A survey response to action `a2`, with a Numeric, a MultiOption, a
+/// Text and a SingleOption answer (and the hidden `ResponseTime`).
+fn pivot_response(event_id: &str, response_id: &str, cartons: i64, update: bool) -> Value {
+    json!({"eventId": event_id, "eventType": "SurveyResponse", "objectId": "g1",
+        "objectType": "Group",
+        "data": {"actionId": "a2", "groupId": "g1", "responseId": response_id,
+            "responder": "+919900000000", "responderName": "Asha Rao",
+            "isUpdateResponse": update,
+            "responseDetails": {"responseWithQuestions": [
+                {"title": "Rice 1KG (cartons)", "type": "Numeric", "answer": cartons},
+                {"title": "Products", "type": "MultiOption",
+                 "options": [{"title": "Rice"}, {"title": "Atta"}], "answer": ["Rice", "Atta"]},
+                {"title": "Remarks", "type": "Text", "answer": "ok, fine"},
+                {"title": "Retailer outlet", "type": "SingleOption",
+                 "options": [{"title": "ABC Traders"}], "answer": ["ABC Traders"]},
+                {"title": "ResponseTime", "type": "DateTime", "isInvisible": true,
+                 "answer": 1_800_000_000_000_i64 + cartons}]}}})
+}
+
+#[tokio::test]
+async fn a_survey_pivot_in_every_format() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        let store = sink.event_store();
+        for event in [
+            pivot_response("p1", "resp-a", 12, false),
+            pivot_response("p2", "resp-b", 4, false),
+            // resp-a resubmitted: its answers replace the first ones.
+            pivot_response("p3", "resp-a", 30, true),
+        ] {
+            store.store(&incoming(&event)).await.unwrap();
+        }
+        sink.project().await.unwrap();
+
+        let mut json = Vec::new();
+        let rows = sink
+            .export_pivot("a2", Format::Json, &mut json)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2, "{}", db.kind);
+        let rows: Vec<Value> = serde_json::from_slice(&json).unwrap();
+        let columns: Vec<&String> = rows[0].as_object().unwrap().keys().collect();
+        let mut expected = vec![
+            "group_id",
+            "group_name",
+            "products",
+            "remarks",
+            "responded_at",
+            "responder_id",
+            "responder_name",
+            "response_id",
+            "retailer_outlet",
+            "rice_1kg_cartons",
+        ];
+        expected.sort_unstable();
+        assert_eq!(columns, expected, "{}", db.kind);
+        let a = rows.iter().find(|r| r["response_id"] == "resp-a").unwrap();
+        assert_eq!(a["rice_1kg_cartons"], json!(30.0), "{}: {a}", db.kind);
+        assert_eq!(a["retailer_outlet"], "ABC Traders", "{}: {a}", db.kind);
+        assert_eq!(a["remarks"], "ok, fine", "{}: {a}", db.kind);
+        let products: Value = serde_json::from_str(a["products"].as_str().unwrap()).unwrap();
+        assert_eq!(products, json!(["Rice", "Atta"]), "{}", db.kind);
+
+        let mut csv = Vec::new();
+        sink.export_pivot("a2", Format::Csv, &mut csv)
+            .await
+            .unwrap();
+        let csv = String::from_utf8(csv).unwrap();
+        let header = csv.lines().next().unwrap();
+        assert!(
+            header.starts_with(
+                "response_id,responded_at,responder_id,responder_name,group_id,group_name,"
+            ),
+            "{}: {header}",
+            db.kind
+        );
+        assert_eq!(csv.lines().count(), 3, "{}: {csv}", db.kind);
+
+        let err = sink
+            .export_pivot("nobody-answered", Format::Csv, Vec::new())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no answers to action"), "{err}");
+    }
+}

@@ -10,7 +10,11 @@ use crate::error::{CliError, CliResult};
 
 /// Writes the table to the file or standard output.
 pub async fn run(args: ExportArgs) -> CliResult {
-    let table: Table = args.table.parse()?;
+    let what = match (&args.table, &args.pivot) {
+        (_, Some(action_id)) => What::Pivot(action_id.clone()),
+        (Some(table), None) => What::Table(table.parse()?),
+        (None, None) => return Err(CliError::new("name a --table or a --pivot ACTION_ID")),
+    };
     let format: Format = if args.excel {
         Format::ExcelCsv
     } else {
@@ -24,7 +28,7 @@ pub async fn run(args: ExportArgs) -> CliResult {
         Some(path) => {
             let temporary = Temporary::create(path)?;
             let mut writer = std::io::BufWriter::new(&temporary.file);
-            let rows = sink.export(table, format, &mut writer).await?;
+            let rows = what.export(&sink, format, &mut writer).await?;
             writer
                 .flush()
                 .map_err(|err| CliError::new(format!("writing {}: {err}", path.display())))?;
@@ -34,7 +38,7 @@ pub async fn run(args: ExportArgs) -> CliResult {
         }
         None => {
             let mut writer = std::io::BufWriter::new(std::io::stdout());
-            let rows = sink.export(table, format, &mut writer).await?;
+            let rows = what.export(&sink, format, &mut writer).await?;
             writer
                 .flush()
                 .map_err(|err| CliError::new(format!("writing the export: {err}")))?;
@@ -42,8 +46,35 @@ pub async fn run(args: ExportArgs) -> CliResult {
         }
     };
     sink.close().await;
-    eprintln!("{rows} rows of {}", table.name());
+    eprintln!("{rows} rows of {}", what.name());
     Ok(())
+}
+
+/// What is exported.
+enum What {
+    Table(Table),
+    Pivot(String),
+}
+
+impl What {
+    async fn export<W: Write + Send>(
+        &self,
+        sink: &Sink,
+        format: Format,
+        writer: W,
+    ) -> Result<u64, kaizala_sink::SinkError> {
+        match self {
+            What::Table(table) => sink.export(*table, format, writer).await,
+            What::Pivot(action_id) => sink.export_pivot(action_id, format, writer).await,
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            What::Table(table) => table.name().to_owned(),
+            What::Pivot(action_id) => format!("the pivot of action {action_id}"),
+        }
+    }
 }
 
 /// The file an export is written to before it is renamed over `--out`:

@@ -180,8 +180,13 @@ pub struct ExportArgs {
     /// attachments, actions, responses, answers, reactions,
     /// projection_errors, sync_state) or older view (responses_per_day,
     /// answer_distribution).
-    #[arg(long)]
-    pub table: String,
+    #[arg(long, required_unless_present = "pivot", conflicts_with = "pivot")]
+    pub table: Option<String>,
+    /// Instead of a table: the survey pivot of this action — one row per
+    /// response, one column per question, named after its title and typed
+    /// by its type.
+    #[arg(long, value_name = "ACTION_ID")]
+    pub pivot: Option<String>,
     /// `csv`, `json`, `ndjson` or `excel-csv`.
     #[arg(long, default_value = "csv")]
     pub format: String,
