@@ -121,3 +121,47 @@ async fn ndjson_excel_and_an_atomic_out() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// `kaizala export … | head`: the reader closing the pipe early ends the
+/// export quietly, with success, as `cat` would.
+#[tokio::test]
+async fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sink.db");
+    let db = db.to_str().unwrap();
+    let sink = Sink::connect(db).await.unwrap();
+    // Far more than a pipe holds (64 KiB), so the writer meets the close.
+    for i in 0..400 {
+        let event = json!({"eventId": format!("m{i}"), "eventType": "TextMessageCreated",
+            "objectId": "g1", "objectType": "Group", "data": {"text": "x".repeat(2_000)}});
+        sink.event_store()
+            .store(
+                &IncomingEvent::new(serde_json::to_vec(&event).unwrap(), SystemTime::now())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+    sink.project().await.unwrap();
+    sink.close().await;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
+        .args(["export", "--db", db, "--table", "kz_messages"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with("event_id,"), "{first}");
+    // The reader is gone.
+    let out = child.wait_with_output().unwrap();
+    let said = text(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(!said.contains("Broken pipe"), "{said}");
+}

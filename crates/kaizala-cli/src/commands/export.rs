@@ -38,11 +38,19 @@ pub async fn run(args: ExportArgs) -> CliResult {
         }
         None => {
             let mut writer = std::io::BufWriter::new(std::io::stdout());
-            let rows = what.export(&sink, format, &mut writer).await?;
-            writer
-                .flush()
-                .map_err(|err| CliError::new(format!("writing the export: {err}")))?;
-            rows
+            let exported = what.export(&sink, format, &mut writer).await;
+            let flushed = exported.is_ok().then(|| writer.flush());
+            // A reader that stopped early (`| head`) is not an error.
+            let closed = |err: &std::io::Error| err.kind() == std::io::ErrorKind::BrokenPipe;
+            match (exported, flushed) {
+                (Err(kaizala_sink::SinkError::Io(err)), _) if closed(&err) => return Ok(()),
+                (_, Some(Err(err))) if closed(&err) => return Ok(()),
+                (Err(err), _) => return Err(err.into()),
+                (_, Some(Err(err))) => {
+                    return Err(CliError::new(format!("writing the export: {err}")));
+                }
+                (Ok(rows), _) => rows,
+            }
         }
     };
     sink.close().await;
