@@ -4,25 +4,15 @@
 //! replaces the file only once the export is complete, and a failed export
 //! leaves the old file and no temporary one.
 
-use std::process::{Command, Output, Stdio};
+mod ingest_support;
+
+use std::process::{Command, Stdio};
 use std::time::SystemTime;
 
+use ingest_support::{kaizala, text};
 use kaizala_sink::Sink;
 use kaizala_webhook::store::{EventStore, IncomingEvent};
 use serde_json::json;
-
-fn kaizala(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kaizala"))
-        .args(args)
-        .env_remove("KAIZALA_DB")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 const TEXTS: [&str; 4] = [
     "नमस्ते, दुकान खुली है",
@@ -31,9 +21,10 @@ const TEXTS: [&str; 4] = [
     "plain",
 ];
 
-async fn messages(db: &str) {
+/// Stores a text message per item of `texts`, and projects them.
+async fn messages<T: serde::Serialize>(db: &str, texts: impl IntoIterator<Item = T>) {
     let sink = Sink::connect(db).await.unwrap();
-    for (i, text) in TEXTS.iter().enumerate() {
+    for (i, text) in texts.into_iter().enumerate() {
         let event = json!({"eventId": format!("m{i}"), "eventType": "TextMessageCreated",
             "objectId": "g1", "objectType": "Group",
             "data": {"text": text, "senderName": "Asha Rao"}});
@@ -52,7 +43,7 @@ async fn ndjson_excel_and_an_atomic_out() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sink.db");
     let db = db.to_str().unwrap();
-    messages(db).await;
+    messages(db, TEXTS).await;
 
     let out = kaizala(&[
         "export",
@@ -131,21 +122,8 @@ async fn a_reader_that_stops_early_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sink.db");
     let db = db.to_str().unwrap();
-    let sink = Sink::connect(db).await.unwrap();
     // Far more than a pipe holds (64 KiB), so the writer meets the close.
-    for i in 0..400 {
-        let event = json!({"eventId": format!("m{i}"), "eventType": "TextMessageCreated",
-            "objectId": "g1", "objectType": "Group", "data": {"text": "x".repeat(2_000)}});
-        sink.event_store()
-            .store(
-                &IncomingEvent::new(serde_json::to_vec(&event).unwrap(), SystemTime::now())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
-    }
-    sink.project().await.unwrap();
-    sink.close().await;
+    messages(db, (0..400).map(|_| "x".repeat(2_000))).await;
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
         .args(["export", "--db", db, "--table", "kz_messages"])

@@ -7,27 +7,12 @@
 
 mod ingest_support;
 
-use std::process::{Command, Output, Stdio};
 use std::time::SystemTime;
 
 use ingest_support::events::sample_event;
-use ingest_support::{Kaizala, TestDb, free_port};
+use ingest_support::{Kaizala, TestDb, free_port, kaizala, text};
 use kaizala_webhook::store::{EventStore, IncomingEvent};
 use sqlx::{Connection, Row};
-
-fn kaizala(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kaizala"))
-        .args(args)
-        .env_remove("KAIZALA_DB")
-        .env_remove("KAIZALA_SCHEMA")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// `url` with another user.
 fn with_user(url: &str, user: &str) -> String {

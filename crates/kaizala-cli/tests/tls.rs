@@ -12,16 +12,14 @@
 
 mod ingest_support;
 
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use ingest_support::events::sample_event;
-use ingest_support::{Ingest, Kaizala, TestDb, free_port, http_client, post_event};
+use ingest_support::{Ingest, Kaizala, TestDb, free_port, http_client, kaizala, post_event, text};
 use kaizala_emulator::{Emulator, EmulatorConfig};
 use serde_json::Value;
 use sqlx::{Connection, Row};
 
-const KAIZALA: &str = env!("CARGO_BIN_EXE_kaizala");
 const URL_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_URL";
 const CA_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_CA";
 const OTHER_CA_VAR: &str = "KAIZALA_TEST_POSTGRES_TLS_OTHER_CA";
@@ -53,20 +51,6 @@ fn with_params(url: &str, params: &str) -> String {
 /// `url` with its host replaced.
 fn with_host(url: &str, host: &str) -> String {
     url.replacen("@localhost:", &format!("@{host}:"), 1)
-}
-
-fn kaizala(args: &[&str]) -> Output {
-    Command::new(KAIZALA)
-        .args(args)
-        .env_remove("KAIZALA_DB")
-        .env_remove("KAIZALA_PROFILE")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// `kaizala status --db url` fails, saying `cause` in one line.

@@ -87,6 +87,8 @@ pub(crate) struct Target {
     /// PostgreSQL: the schema every table, view, log and the migrations
     /// table live in (`?schema=NAME`); `None` for the default search path.
     pub schema: Option<String>,
+    /// SQLite: the database file (`None` in memory and on PostgreSQL).
+    pub file: Option<PathBuf>,
 }
 
 impl Target {
@@ -114,6 +116,7 @@ impl Target {
                 memory: false,
                 busy_timeout: SQLITE_BUSY_TIMEOUT,
                 schema,
+                file: None,
             });
         }
         if lower.starts_with("sqlite:") {
@@ -160,6 +163,7 @@ impl Target {
                     memory: true,
                     busy_timeout,
                     schema: None,
+                    file: None,
                 });
             }
             if database.is_empty() {
@@ -181,6 +185,7 @@ impl Target {
                 memory: false,
                 busy_timeout,
                 schema: None,
+                file: Some(path),
             });
         }
         if let Some((scheme, _)) = input.split_once("://") {
@@ -202,6 +207,7 @@ impl Target {
             memory: false,
             busy_timeout: SQLITE_BUSY_TIMEOUT,
             schema: None,
+            file: Some(absolute),
         })
     }
 }
@@ -294,9 +300,10 @@ impl Db {
     /// one this release reads.
     pub(crate) async fn connect_read_only(url: &str) -> Result<Db, SinkError> {
         let target = Target::parse(url)?;
-        if target.backend == Backend::Sqlite && !target.memory {
-            let path = sqlite_path(&target.url);
-            if !path.is_file() {
+        if let Some(path) = &target.file
+            && !path.is_file()
+        {
+            {
                 return Err(SinkError::SchemaMismatch {
                     database: target.display.clone(),
                     reason: "no such database file (a reader creates nothing: `kaizala demo`, \
@@ -684,14 +691,6 @@ fn host(url: &str) -> &str {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => host_port,
     }
-}
-
-/// The file of an SQLite URL as [`Target::parse`] makes it.
-fn sqlite_path(url: &str) -> PathBuf {
-    let rest = url.strip_prefix("sqlite:").unwrap_or(url);
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = &rest[..rest.find('?').unwrap_or(rest.len())];
-    PathBuf::from(percent_decode(path).unwrap_or_else(|_| path.to_owned()))
 }
 
 /// The statement that puts a connection in `schema` (checked by

@@ -121,14 +121,7 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<String, SinkError>
             action_id: action_id.to_owned(),
         });
     }
-    let responded_at = match db.backend {
-        Backend::Sqlite => {
-            "strftime('%Y-%m-%d %H:%M:%f', r.responded_at / 1000.0, 'unixepoch')".to_owned()
-        }
-        Backend::Postgres => "to_char(to_timestamp(r.responded_at / 1000.0) AT TIME ZONE 'UTC', \
-             'YYYY-MM-DD HH24:MI:SS.MS')"
-            .to_owned(),
-    };
+    let responded_at = crate::schema::time_text(db.backend, "r.responded_at");
     let mut columns = vec![
         "r.response_id AS response_id".to_owned(),
         format!("{responded_at} AS responded_at"),

@@ -46,14 +46,17 @@ impl Sink {
     /// - `postgres://…` or `postgresql://…`: PostgreSQL (the database must
     ///   exist).
     pub async fn connect(url: &str) -> Result<Sink, SinkError> {
-        let db = Db::connect(url).await?;
-        Ok(Sink {
+        Ok(Sink::over(Db::connect(url).await?))
+    }
+
+    fn over(db: Db) -> Sink {
+        Sink {
             inner: Arc::new(Inner {
                 db,
                 store: OnceLock::new(),
                 projection: Arc::default(),
             }),
-        })
+        }
     }
 
     /// Opens the database at `url` to read it only — what exports,
@@ -68,14 +71,7 @@ impl Sink {
     /// [`Sink::sync`], [`Sink::project`]…) is not prevented here: the
     /// database refuses it when the role may not write.
     pub async fn open_read_only(url: &str) -> Result<Sink, SinkError> {
-        let db = Db::connect_read_only(url).await?;
-        Ok(Sink {
-            inner: Arc::new(Inner {
-                db,
-                store: OnceLock::new(),
-                projection: Arc::default(),
-            }),
-        })
+        Ok(Sink::over(Db::connect_read_only(url).await?))
     }
 
     /// The PostgreSQL statements that let `role` read every table and view

@@ -19,6 +19,23 @@ fn message(id: &str) -> IncomingEvent {
     )
 }
 
+/// Sets the rebuild lease as a holder `detail` (at `position`, if any)
+/// would have left it, last heard from at `updated_at` (epoch ms).
+async fn set_lease(sink: &Sink, position: Option<i64>, detail: &str, updated_at: i64) {
+    sqlx::query(
+        "INSERT INTO sink_state (name, value, detail, updated_at) \
+         VALUES ('rebuild', $1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
+         detail = excluded.detail, updated_at = excluded.updated_at",
+    )
+    .bind(position)
+    .bind(detail)
+    .bind(updated_at)
+    .execute(sink.pool())
+    .await
+    .unwrap();
+}
+
 /// Polls until the projection has caught up with the log (or fails after
 /// `timeout`, showing the status).
 async fn caught_up(sink: &Sink, timeout: Duration) {
@@ -221,17 +238,12 @@ async fn what_a_stopped_rebuild_left_is_cleared() {
         // As a rebuild killed three minutes ago would have left it.
         let long_ago = support::millis_ago(180_000);
         for sql in [
-            "CREATE TABLE responses__new (response_id TEXT)".to_owned(),
-            "CREATE TABLE answers__new (response_id TEXT)".to_owned(),
-            format!(
-                "INSERT INTO sink_state (name, value, detail, updated_at) \
-                 VALUES ('rebuild', 7, 'gone:1:1 answers,responses', {long_ago}) \
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
-                 detail = excluded.detail, updated_at = excluded.updated_at"
-            ),
+            "CREATE TABLE responses__new (response_id TEXT)",
+            "CREATE TABLE answers__new (response_id TEXT)",
         ] {
-            sqlx::raw_sql(&sql).execute(sink.pool()).await.unwrap();
+            sqlx::raw_sql(sql).execute(sink.pool()).await.unwrap();
         }
+        set_lease(&sink, Some(7), "gone:1:1 answers,responses", long_ago).await;
         let status = sink.status().await.unwrap();
         let rebuild = status.rebuild.clone().expect("the lease is shown");
         assert!(rebuild.stale, "{}: {status}", db.kind);
@@ -277,15 +289,7 @@ async fn a_rebuild_waits_for_a_projector_clearing_leftovers() {
         sink.event_store().store(&message("x")).await.unwrap();
         sink.project().await.unwrap();
         let now = support::millis_ago(0);
-        sqlx::raw_sql(&format!(
-            "INSERT INTO sink_state (name, value, detail, updated_at) \
-             VALUES ('rebuild', NULL, 'elsewhere:1:1 clearing', {now}) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
-             detail = excluded.detail, updated_at = excluded.updated_at"
-        ))
-        .execute(sink.pool())
-        .await
-        .unwrap();
+        set_lease(&sink, None, "elsewhere:1:1 clearing", now).await;
         let pool = sink.pool().clone();
         let release = tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(400)).await;
@@ -305,13 +309,7 @@ async fn a_rebuild_waits_for_a_projector_clearing_leftovers() {
             db.kind
         );
         // Another rebuild's lease is still refused at once.
-        sqlx::raw_sql(&format!(
-            "UPDATE sink_state SET detail = 'elsewhere:1:1 answers', updated_at = {now} \
-             WHERE name = 'rebuild'"
-        ))
-        .execute(sink.pool())
-        .await
-        .unwrap();
+        set_lease(&sink, None, "elsewhere:1:1 answers", now).await;
         let refused = sink.rebuild(&[], |_| {}).await.unwrap_err();
         assert!(
             refused.to_string().contains("a rebuild is already running"),
@@ -332,15 +330,7 @@ async fn a_dead_projectors_clearing_lease_is_taken_over() {
         sink.event_store().store(&message("x")).await.unwrap();
         sink.project().await.unwrap();
         let twenty_seconds_ago = support::millis_ago(20_000);
-        sqlx::raw_sql(&format!(
-            "INSERT INTO sink_state (name, value, detail, updated_at) \
-             VALUES ('rebuild', NULL, 'dead:1:1 clearing', {twenty_seconds_ago}) \
-             ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
-             detail = excluded.detail, updated_at = excluded.updated_at"
-        ))
-        .execute(sink.pool())
-        .await
-        .unwrap();
+        set_lease(&sink, None, "dead:1:1 clearing", twenty_seconds_ago).await;
         let started = Instant::now();
         let report = sink
             .rebuild(&[], |_| {})

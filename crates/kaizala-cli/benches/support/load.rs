@@ -9,7 +9,6 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -17,13 +16,9 @@ use tokio::sync::Semaphore;
 
 use super::{events, survey};
 
-/// The callback token `kaizala ingest` is started with.
-pub const TOKEN: &str = "bench-callback-token-5d0b";
-/// The callback path.
-pub const PATH: &str = "/kaizala";
-
-/// The client.
-pub type Http = Client<HttpConnector, Full<Bytes>>;
+/// The callback token and path `kaizala ingest` is started with, and the
+/// client type: the tests' own.
+pub use super::ingest_support::{Http, PATH, TOKEN};
 
 /// A client keeping up to `connections` connections alive.
 pub fn client(connections: usize) -> Http {
@@ -86,21 +81,9 @@ impl Workload {
 /// POSTs one event as the platform does; the status (a broken connection
 /// fails the bench: neither receiver should drop one).
 pub async fn post(client: &Http, url: &str, body: Bytes) -> u16 {
-    let request = http::Request::post(url)
-        .header(
-            http::header::CONTENT_TYPE,
-            "application/json; charset=utf-8",
-        )
-        .header("kz-callback-token", TOKEN)
-        .body(Full::new(body))
-        .unwrap();
-    let response = client
-        .request(request)
+    super::ingest_support::post_event(client, url, body)
         .await
-        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
-    let status = response.status().as_u16();
-    response.into_body().collect().await.unwrap();
-    status
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"))
 }
 
 /// Every body POSTed, `in_flight` at a time, each answered 200; the time

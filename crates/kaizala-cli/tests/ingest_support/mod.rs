@@ -13,7 +13,7 @@ use std::fs::File;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -543,4 +543,22 @@ pub async fn strings(sink: &Sink, sql: &str) -> Vec<String> {
         .iter()
         .map(|row| row.try_get::<String, _>(0).unwrap())
         .collect()
+}
+
+/// Runs `kaizala args…` to the end, with none of the variables that would
+/// stand in for a flag (`KAIZALA_DB`, `KAIZALA_SCHEMA`, `KAIZALA_PROFILE`).
+pub fn kaizala(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kaizala"))
+        .args(args)
+        .env_remove("KAIZALA_DB")
+        .env_remove("KAIZALA_SCHEMA")
+        .env_remove("KAIZALA_PROFILE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }

@@ -312,6 +312,21 @@ pub(crate) enum Out {
     Json(&'static str),
 }
 
+/// Epoch milliseconds (`millis`, an SQL expression) as the text exports
+/// give on both backends: `YYYY-MM-DD HH:MM:SS.SSS` in UTC, as SQLite's
+/// views hold it (sqlx's `Any` driver reads no PostgreSQL `timestamptz`).
+pub(crate) fn time_text(backend: Backend, millis: &'static str) -> String {
+    match backend {
+        Backend::Sqlite => Out::Time(millis).sql(backend),
+        Backend::Postgres => timestamp_text(&Out::Time(millis).sql(backend)),
+    }
+}
+
+/// A PostgreSQL `timestamptz` as [`time_text`]'s text.
+fn timestamp_text(timestamp: &str) -> String {
+    format!("to_char({timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')")
+}
+
 impl Out {
     fn sql(self, backend: Backend) -> String {
         match (self, backend) {
@@ -364,9 +379,7 @@ impl ViewDef {
                 .columns
                 .iter()
                 .map(|(name, out)| match out {
-                    Out::Time(_) => format!(
-                        "to_char({name} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS {name}"
-                    ),
+                    Out::Time(_) => format!("{} AS {name}", timestamp_text(name)),
                     Out::Day(_) | Out::Json(_) => format!("CAST({name} AS TEXT) AS {name}"),
                     Out::Plain(_) | Out::Flag(_) => (*name).to_owned(),
                 })
