@@ -60,7 +60,9 @@ fn the_page_shows_what_the_database_holds() {
         &db,
         &text_message(HOSTILE_TEXT, "Mallory", SystemTime::now()),
     );
+    set_time_zone(&db, "Asia/Kolkata");
     let expected = Expected::read(&db);
+    assert_eq!(expected.dashboard.time_zone, "Asia/Kolkata");
     assert!(
         expected.counts.get(Table::Responses) > 0,
         "no responses stored"
@@ -111,15 +113,7 @@ fn an_empty_database_shows_zeros_and_empty_states() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("empty.db");
     // A writer makes the empty sink (the dashboard only reads).
-    let made = std::process::Command::new(env!("CARGO_BIN_EXE_kaizala"))
-        .args(["project", "--once", "--db", db.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    kaizala(&["project", "--once", "--db", db.to_str().unwrap()]);
     let server = DashboardProcess::start(&db);
     let (dom, log) = browser.dump_dom(&server.url, PAGE_TIME);
     let page = Html::parse_document(&dom);
@@ -188,15 +182,21 @@ fn the_error_checks_catch_a_broken_page() {
 /// `kaizala demo`: the emulator delivers webhook events to the receiver,
 /// which stores them.
 fn fill_with_demo(db: &Path) {
+    let db = db.to_str().unwrap();
+    kaizala(&["demo", "--no-serve", "--responses", "200", "--db", db]);
+}
+
+/// Runs `kaizala ARGS…`, which must succeed.
+fn kaizala(args: &[&str]) {
     let output = Command::new(KAIZALA)
-        .args(["demo", "--no-serve", "--responses", "200", "--db"])
-        .arg(db)
+        .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "kaizala demo failed ({}):\n{}{}",
+        "kaizala {} failed ({}):\n{}{}",
+        args.join(" "),
         output.status,
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
@@ -424,24 +424,23 @@ impl Expected {
     }
 }
 
+/// Asia/Kolkata's offset from UTC, fixed since 1945.
+const KOLKATA_OFFSET_MS: i64 = 19_800_000;
+
+/// `kaizala sql set-timezone ZONE`.
+fn set_time_zone(db: &Path, zone: &str) {
+    kaizala(&["sql", "set-timezone", zone, "--db", db.to_str().unwrap()]);
+}
+
 /// The rows of a table or view, as `kaizala export --format json` writes
 /// them.
 fn export(db: &Path, table: &str) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join(format!("{table}.json"));
-    let output = Command::new(KAIZALA)
-        .args(["export", "--format", "json", "--table", table, "--db"])
-        .arg(db)
-        .arg("--out")
-        .arg(&out)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "kaizala export failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (db, out_arg) = (db.to_str().unwrap(), out.to_str().unwrap());
+    kaizala(&[
+        "export", "--format", "json", "--table", table, "--db", db, "--out", out_arg,
+    ]);
     let json: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
     json.as_array().expect("an export is a JSON array").clone()
 }
@@ -599,6 +598,23 @@ fn check_messages(page: &Html, dashboard: &Dashboard) {
             assert_eq!(text(&child(row, ".message-sender")), *sender);
         }
     }
+    // Times are the sink's zone's (UTC+05:30), whatever the browser's is.
+    for (row, message) in rows.iter().zip(&dashboard.latest_messages) {
+        let local = message.sent_at + KOLKATA_OFFSET_MS;
+        let (hour, minute) = ((local / 3_600_000) % 24, (local / 60_000) % 60);
+        let shown = text(&child(row, ".message-time"));
+        let twelve = if hour % 12 == 0 { 12 } else { hour % 12 };
+        assert!(
+            shown.contains(&format!("{hour:02}:{minute:02}"))
+                || shown.contains(&format!("{twelve:02}:{minute:02}")),
+            "{shown:?} is not {hour:02}:{minute:02} in Asia/Kolkata"
+        );
+    }
+    assert!(
+        text(&one(page, "#generated-at")).ends_with("(Asia/Kolkata)"),
+        "{}",
+        text(&one(page, "#generated-at"))
+    );
     // The hostile message is the newest: shown as text, not as markup.
     assert_eq!(text(&child(&rows[0], ".message-text")), HOSTILE_TEXT);
     assert!(all(page, "#latest-messages img, #latest-messages b").is_empty());

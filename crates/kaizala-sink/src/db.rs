@@ -796,6 +796,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "event log",
         include_str!("../migrations/sqlite/0002_event_log.sql"),
     ),
+    (
+        3,
+        "time zone",
+        include_str!("../migrations/sqlite/0003_time_zone.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -809,10 +814,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "event log",
         include_str!("../migrations/postgres/0002_event_log.sql"),
     ),
+    (
+        3,
+        "time zone",
+        include_str!("../migrations/postgres/0003_time_zone.sql"),
+    ),
 ];
 
 /// The newest migration this release applies.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxError>> {

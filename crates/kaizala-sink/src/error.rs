@@ -116,6 +116,15 @@ pub enum SinkError {
         action_id: String,
     },
 
+    /// A time zone the zone database does not know.
+    #[error(
+        "unknown time zone {zone:?}: give an IANA name, such as Asia/Kolkata, Europe/London or UTC"
+    )]
+    UnknownTimeZone {
+        /// The name given.
+        zone: String,
+    },
+
     /// A role name PostgreSQL could not have.
     #[error("{role:?} is not a role name (1 to 63 bytes, no NUL)")]
     BadRole {

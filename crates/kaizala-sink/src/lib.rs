@@ -89,6 +89,7 @@ mod sink;
 pub mod store;
 pub mod sync;
 mod table;
+mod time_zone;
 mod turns;
 mod write;
 

@@ -125,9 +125,10 @@ pub struct DailyResponses {
     pub action_id: String,
     /// Its title, when known.
     pub title: Option<String>,
-    /// The UTC day, `YYYY-MM-DD`.
+    /// The day in the sink's time zone, `YYYY-MM-DD`.
     pub day: String,
-    /// The day's start (epoch ms).
+    /// The day's midnight, counted as if it were UTC (epoch ms): label it
+    /// in UTC to show the local day.
     pub day_start: i64,
     /// Responses first submitted that day.
     pub responses: u64,
@@ -151,6 +152,9 @@ pub struct LatestMessage {
 pub struct Dashboard {
     /// When this was computed (epoch ms).
     pub generated_at: i64,
+    /// The sink's time zone (an IANA name, `UTC` unless set), which days
+    /// are counted in and times should be shown in.
+    pub time_zone: String,
     /// Rows per table.
     pub counts: Counts,
     /// Events per hour by type, over the week before the newest event.
@@ -324,6 +328,7 @@ pub(crate) async fn dashboard(db: &Db) -> Result<Dashboard, SinkError> {
     .await?;
     Ok(Dashboard {
         generated_at: now_millis(),
+        time_zone: crate::time_zone::get(db).await?,
         counts: counts(db).await?,
         events_per_hour: hourly,
         responses_over_time: daily,

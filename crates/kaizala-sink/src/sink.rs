@@ -99,6 +99,30 @@ impl Sink {
         crate::grants::grant_read_only(&self.inner.db, role).await
     }
 
+    /// Makes `zone` (an IANA name such as `Asia/Kolkata`, any letter case)
+    /// the sink's time zone: the daily views (`kz_responses_daily`,
+    /// `responses_per_day`) bucket by its days from then on, and Excel
+    /// exports and the dashboard show its local times. Returns the zone's
+    /// canonical name; [`SinkError::UnknownTimeZone`] for a name the zone
+    /// database does not know. The default is UTC.
+    ///
+    /// ```no_run
+    /// # async fn zone() -> Result<(), kaizala_sink::SinkError> {
+    /// let sink = kaizala_sink::Sink::connect("sqlite:kaizala.db").await?;
+    /// assert_eq!(sink.set_time_zone("asia/kolkata").await?, "Asia/Kolkata");
+    /// assert_eq!(sink.time_zone().await?, "Asia/Kolkata");
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_time_zone(&self, zone: &str) -> Result<String, SinkError> {
+        crate::time_zone::set(&self.inner.db, zone).await
+    }
+
+    /// The sink's time zone ([`Sink::set_time_zone`]): its IANA name, `UTC`
+    /// unless set.
+    pub async fn time_zone(&self) -> Result<String, SinkError> {
+        crate::time_zone::get(&self.inner.db).await
+    }
+
     /// The database engine.
     pub fn backend(&self) -> Backend {
         self.inner.db.backend

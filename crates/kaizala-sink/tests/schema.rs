@@ -347,13 +347,14 @@ fn differences(left: &Schema, right: &Schema) -> Vec<String> {
     found
 }
 
-const LOGS_AND_BOOKKEEPING: [&str; 7] = [
+const LOGS_AND_BOOKKEEPING: [&str; 8] = [
     "events",
     "pull_log",
     "quarantine",
     "sync_state",
     "sink_state",
     "projection_tables",
+    "time_zone_offsets",
     "handler_queue",
 ];
 
@@ -456,6 +457,17 @@ fn declared_migrated_tables() -> BTreeMap<&'static str, Table> {
                     column("updated_at", "bigint", false),
                 ],
                 &["name"],
+                &[],
+            ),
+        ),
+        (
+            "time_zone_offsets",
+            table(
+                vec![
+                    column("starts_at", "bigint", true),
+                    column("offset_ms", "bigint", true),
+                ],
+                &["starts_at"],
                 &[],
             ),
         ),

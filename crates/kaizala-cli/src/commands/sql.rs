@@ -14,6 +14,21 @@ pub enum SqlCommand {
     /// Superset. Run it with the URL the sink writes with (the tables'
     /// owner), so tables that later rebuilds make are readable too.
     GrantReadonly(GrantArgs),
+    /// Set the time zone of the sink (an IANA name such as Asia/Kolkata;
+    /// UTC until set): the daily views (kz_responses_daily,
+    /// responses_per_day) count days in it, and `export --excel` and the
+    /// dashboard show local times in it. Stored in the database, so every
+    /// reader agrees.
+    SetTimezone(TimezoneArgs),
+}
+
+/// `kaizala sql set-timezone`.
+#[derive(Debug, Args)]
+pub struct TimezoneArgs {
+    /// The zone's IANA name (Asia/Kolkata, Europe/London, UTC…).
+    pub zone: String,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `kaizala sql grant-readonly`.
@@ -32,7 +47,16 @@ pub struct GrantArgs {
 pub async fn run(command: SqlCommand) -> CliResult {
     match command {
         SqlCommand::GrantReadonly(args) => grant_readonly(args).await,
+        SqlCommand::SetTimezone(args) => set_timezone(args).await,
     }
+}
+
+async fn set_timezone(args: TimezoneArgs) -> CliResult {
+    let sink = Sink::connect(&args.db.url()).await?;
+    let zone = sink.set_time_zone(&args.zone).await;
+    sink.close().await;
+    eprintln!("time zone: {}; days of the daily views are its days", zone?);
+    Ok(())
 }
 
 async fn grant_readonly(args: GrantArgs) -> CliResult {

@@ -326,6 +326,7 @@ mod tests {
             assert!(json.get(key).is_some(), "no {key} in {json}");
         }
         assert!(json["generated_at"].is_i64());
+        assert_eq!(json["time_zone"], "UTC");
         assert_eq!(json["counts"]["events"], 0);
         assert_eq!(json["counts"]["responses"], 0);
         assert_eq!(json["counts"]["quarantine"], 0);

@@ -162,7 +162,7 @@ pub(crate) async fn drop_views(
 ) -> Result<(), sqlx::Error> {
     for view in views::ALL {
         if existing.get(view.name) == Some(&true) {
-            query(&format!("DROP VIEW {}", view.name), vec![])
+            query(&format!("DROP VIEW IF EXISTS {}", view.name), vec![])
                 .execute(&mut *conn)
                 .await?;
         }
@@ -258,6 +258,19 @@ async fn ensure(conn: &mut AnyConnection, backend: Backend) -> Result<(), sqlx::
             // Readers find it (empty) until the projector builds it.
             create_table(conn, backend, table, table.name).await?;
         }
+    }
+    // Views hold no data: one whose declaration changed is simply made anew.
+    let fingerprint = views::fingerprint(backend);
+    let made_by: Option<String> =
+        query("SELECT detail FROM sink_state WHERE name = 'views'", vec![])
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get::<Option<String>, _>(0))
+            .transpose()?
+            .flatten();
+    if made_by.as_deref() != Some(fingerprint.as_str()) {
+        drop_views(conn, &existing).await?;
+        crate::project::note(conn, "views", None, &fingerprint, now_millis()).await?;
     }
     create_views(conn, backend, &current).await
 }

@@ -16,6 +16,22 @@
 //!   declaration changed (its [`TableDef::version`]) is rebuilt from the logs
 //!   beside the old one and swapped in ([`crate::project`]).
 
+/// Epoch milliseconds (an SQL expression, given as a literal) moved by the
+/// stored time zone's offset at that instant: the local wall-clock time,
+/// counted as if it were UTC ([`tables::TIME_ZONE_OFFSETS`]). A macro so
+/// that views written as text can splice it in with `concat!`.
+macro_rules! local_ms {
+    ($millis:literal) => {
+        concat!(
+            "(",
+            $millis,
+            " + COALESCE((SELECT z.offset_ms FROM time_zone_offsets AS z WHERE z.starts_at <= ",
+            $millis,
+            " ORDER BY z.starts_at DESC LIMIT 1), 0))"
+        )
+    };
+}
+
 pub(crate) mod ensure;
 pub(crate) mod tables;
 pub(crate) mod views;
@@ -303,8 +319,8 @@ pub(crate) enum Out {
     /// Epoch milliseconds: PostgreSQL `timestamptz`; SQLite ISO 8601 UTC
     /// text, `YYYY-MM-DD HH:MM:SS.SSS`.
     Time(&'static str),
-    /// Epoch milliseconds to a day in UTC: PostgreSQL `date`; SQLite
-    /// `YYYY-MM-DD` text.
+    /// Epoch milliseconds to a day in the stored time zone: PostgreSQL
+    /// `date`; SQLite `YYYY-MM-DD` text.
     Day(&'static str),
     /// A 0/1 flag: PostgreSQL `boolean`; SQLite 0 and 1.
     Flag(&'static str),
@@ -327,6 +343,12 @@ fn timestamp_text(timestamp: &str) -> String {
     format!("to_char({timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')")
 }
 
+/// [`local_ms!`] of an expression known at run time.
+pub(crate) fn local_ms(millis: &str) -> String {
+    const TEMPLATE: &str = local_ms!("{millis}");
+    TEMPLATE.replace("{millis}", millis)
+}
+
 impl Out {
     fn sql(self, backend: Backend) -> String {
         match (self, backend) {
@@ -335,10 +357,13 @@ impl Out {
                 format!("strftime('%Y-%m-%d %H:%M:%f', ({e}) / 1000.0, 'unixepoch')")
             }
             (Out::Time(e), Backend::Postgres) => format!("to_timestamp(({e}) / 1000.0)"),
-            (Out::Day(e), Backend::Sqlite) => format!("date(({e}) / 1000, 'unixepoch')"),
-            (Out::Day(e), Backend::Postgres) => {
-                format!("CAST(to_timestamp(({e}) / 1000.0) AT TIME ZONE 'UTC' AS date)")
+            (Out::Day(e), Backend::Sqlite) => {
+                format!("date({} / 1000, 'unixepoch')", local_ms(e))
             }
+            (Out::Day(e), Backend::Postgres) => format!(
+                "CAST(to_timestamp({} / 1000.0) AT TIME ZONE 'UTC' AS date)",
+                local_ms(e)
+            ),
             (Out::Flag(e), Backend::Sqlite) => e.to_owned(),
             (Out::Flag(e), Backend::Postgres) => format!("(({e}) <> 0)"),
             (Out::Json(e), Backend::Sqlite) => e.to_owned(),

@@ -114,6 +114,24 @@ pub(crate) const PROJECTION_TABLES: TableDef = TableDef {
     indexes: &[],
 };
 
+/// The stored time zone's UTC offsets (`kaizala sql set-timezone`): each row
+/// holds from `starts_at` to the next row's, and a time before the first
+/// row, or any time when the table is empty (UTC), is at offset 0. The
+/// daily views and `--excel` read local times through it, the same way on
+/// both backends; the zone's name is in `sink_state` (`time_zone`).
+pub(crate) const TIME_ZONE_OFFSETS: TableDef = TableDef {
+    name: "time_zone_offsets",
+    kind: Kind::Bookkeeping,
+    version: 1,
+    columns: &[
+        req("starts_at", BigInt, Key),
+        req("offset_ms", BigInt, Replace),
+    ],
+    key: &["starts_at"],
+    unique: &[],
+    indexes: &[],
+};
+
 /// The webhook handlers' queue: events due, failed (with their next
 /// attempt) and dead-lettered. Events enter it lazily from the log.
 pub(crate) const HANDLER_QUEUE: TableDef = TableDef {
@@ -438,13 +456,14 @@ pub(crate) const PROJECTION_ERRORS: TableDef = TableDef {
 };
 
 /// Every table, logs first, in the order the schema is documented.
-pub(crate) const ALL: [&TableDef; 18] = [
+pub(crate) const ALL: [&TableDef; 19] = [
     &EVENTS,
     &PULL_LOG,
     &QUARANTINE,
     &SYNC_STATE,
     &SINK_STATE,
     &PROJECTION_TABLES,
+    &TIME_ZONE_OFFSETS,
     &HANDLER_QUEUE,
     &EVENT_INDEX,
     &GROUPS,

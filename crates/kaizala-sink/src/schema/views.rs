@@ -2,27 +2,41 @@
 
 use super::{Out, Stable, ViewBody, ViewDef};
 
-/// Responses per action per UTC day.
+/// Responses per action per day in the stored time zone. `day_start` is
+/// the day's midnight counted as if it were UTC (so a chart labels it in
+/// UTC and shows the local day).
 pub(crate) const RESPONSES_PER_DAY: ViewDef = ViewDef {
     name: "responses_per_day",
     reads: &["responses"],
     body: ViewBody::Sql {
-        sqlite: "
+        sqlite: concat!(
+            "
 SELECT
     action_id,
-    strftime('%Y-%m-%d', responded_at / 1000, 'unixepoch') AS day,
-    (responded_at / 86400000) * 86400000 AS day_start,
+    strftime('%Y-%m-%d', ",
+            local_ms!("responded_at"),
+            " / 1000, 'unixepoch') AS day,
+    (",
+            local_ms!("responded_at"),
+            " / 86400000) * 86400000 AS day_start,
     COUNT(*) AS responses
 FROM responses
-GROUP BY action_id, day, day_start",
-        postgres: "
+GROUP BY action_id, day, day_start"
+        ),
+        postgres: concat!(
+            "
 SELECT
     action_id,
-    to_char(to_timestamp(responded_at / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
-    (responded_at / 86400000) * 86400000 AS day_start,
+    to_char(to_timestamp(",
+            local_ms!("responded_at"),
+            " / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+    (",
+            local_ms!("responded_at"),
+            " / 86400000) * 86400000 AS day_start,
     COUNT(*) AS responses
 FROM responses
-GROUP BY action_id, day, day_start",
+GROUP BY action_id, day, day_start"
+        ),
     },
 };
 
@@ -77,6 +91,14 @@ pub(crate) const ALL: [&ViewDef; 14] = [
     &KZ_RESPONSES_DAILY,
     &KZ_ANSWER_COUNTS,
 ];
+
+/// A fingerprint of every view's SQL in `backend`'s dialect: the database
+/// notes the one its views were made by, and a release whose views differ
+/// makes them anew.
+pub(crate) fn fingerprint(backend: crate::db::Backend) -> String {
+    let sql: Vec<String> = ALL.iter().map(|view| view.create_sql(backend)).collect();
+    super::fnv1a(&sql.join(";"))
+}
 
 /// The view named `name`.
 pub(crate) fn by_name(name: &str) -> Option<&'static ViewDef> {
@@ -349,15 +371,11 @@ pub(crate) const KZ_RESPONSES_DAILY: ViewDef = stable(
             ("group_name", Out::Plain("MAX(g.group_name)")),
             ("responses", Out::Plain("COUNT(*)")),
         ],
+        // By position: the day is the first column, whichever the dialect.
         from: "FROM responses AS r LEFT JOIN actions AS a ON a.action_id = r.action_id \
                LEFT JOIN groups AS g ON g.group_id = r.group_id \
-               GROUP BY date(r.responded_at / 1000, 'unixepoch'), r.action_id, r.group_id",
-        from_postgres: Some(
-            "FROM responses AS r LEFT JOIN actions AS a ON a.action_id = r.action_id \
-             LEFT JOIN groups AS g ON g.group_id = r.group_id \
-             GROUP BY CAST(to_timestamp(r.responded_at / 1000.0) AT TIME ZONE 'UTC' AS date), \
-             r.action_id, r.group_id",
-        ),
+               GROUP BY 1, r.action_id, r.group_id",
+        from_postgres: None,
     },
 );
 

@@ -69,16 +69,42 @@ function showEmpty(panel, empty) {
 // ----------------------------------------------------------------- formatting
 
 const numberFormat = new Intl.NumberFormat();
-const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-/** Days of responses_per_day are UTC days. */
+/**
+ * Days of responses_per_day are already the sink's days, their start counted
+ * as if UTC: labelled in UTC.
+ */
 const dayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone: "UTC" });
-const localDayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
-  day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-});
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit", minute: "2-digit", second: "2-digit",
-});
+
+/** The formats of times in one zone (undefined: the browser's). */
+function zoneFormats(timeZone) {
+  return {
+    timeZone,
+    hour: new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", timeZone }),
+    hourOfDay: new Intl.DateTimeFormat("en-GB", { hour: "2-digit", hourCycle: "h23", timeZone }),
+    day: new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", timeZone }),
+    dateTime: new Intl.DateTimeFormat(undefined, {
+      day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone,
+    }),
+    time: new Intl.DateTimeFormat(undefined, {
+      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone,
+    }),
+  };
+}
+
+/** Times are shown in the sink's time zone (`kaizala sql set-timezone`). */
+let zone = zoneFormats(undefined);
+
+function useZone(timeZone) {
+  if (timeZone === zone.timeZone) {
+    return;
+  }
+  try {
+    zone = zoneFormats(timeZone);
+  } catch (error) {
+    // A zone this browser does not know: its own zone is the best left.
+    zone = zoneFormats(undefined);
+  }
+}
 
 function formatCount(n) {
   return numberFormat.format(n);
@@ -91,7 +117,7 @@ function formatShare(count, total) {
 /** An hour's label: its time, with the date at midnight. */
 function formatHour(ms) {
   const date = new Date(ms);
-  return date.getHours() === 0 ? localDayFormat.format(date) : hourFormat.format(date);
+  return zone.hourOfDay.format(date) === "00" ? zone.day.format(date) : zone.hour.format(date);
 }
 
 /** A long identifier, shortened for a table cell. */
@@ -362,7 +388,7 @@ function messageRow(message) {
   return html(
     "tr",
     { "data-sent-at": message.sent_at },
-    html("td", { class: "message-time" }, html("time", { datetime: sent.toISOString() }, dateTimeFormat.format(sent))),
+    html("td", { class: "message-time" }, html("time", { datetime: sent.toISOString() }, zone.dateTime.format(sent))),
     html("td", { class: "message-sender" }, message.sender_name || "—"),
     html("td", { class: "message-text" }, message.text ?? ""),
     html("td", { class: "message-group", title: group }, shorten(group)),
@@ -417,14 +443,15 @@ async function refresh() {
   }
   const signature = JSON.stringify({ ...data, generated_at: 0 });
   if (signature !== state.signature) {
+    useZone(data.time_zone);
     render(data);
     state.signature = signature;
   }
   state.data = data;
   state.refreshes += 1;
   document.body.dataset.refreshes = String(state.refreshes);
-  const generated = timeFormat.format(new Date(data.generated_at));
-  byId("generated-at").textContent = `data as of ${generated}`;
+  const generated = zone.time.format(new Date(data.generated_at));
+  byId("generated-at").textContent = `data as of ${generated} (${data.time_zone})`;
   setStatus("ok", `Live · updated ${generated}`);
 }
 
