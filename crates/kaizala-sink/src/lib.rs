@@ -92,7 +92,7 @@ mod table;
 mod turns;
 mod write;
 
-pub use db::Backend;
+pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};
 pub use export::Format;
 pub use project::rebuild::{RebuildProgress, RebuildReport};
