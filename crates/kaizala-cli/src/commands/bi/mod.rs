@@ -10,12 +10,15 @@ use crate::error::CliResult;
 /// `kaizala bi …`.
 #[derive(Debug, Subcommand)]
 pub enum BiCommand {
-    /// Write Grafana provisioning files for a sink on PostgreSQL: the data
-    /// source (the read-only role, TLS as the URL says) and dashboards over
-    /// the kz_* views — responses per day per survey, answer distribution
-    /// per question, members joining and leaving, the latest messages.
-    /// The password is never written: Grafana reads it from the variable
-    /// KAIZALA_GRAFANA_PASSWORD in its own environment.
+    /// Write Grafana provisioning files: a PostgreSQL data source and
+    /// dashboards over the kz_* views.
+    ///
+    /// The data source connects as the read-only role, with TLS as the URL
+    /// says; the dashboards show responses per day per survey, the answer
+    /// distribution per question, members joining and leaving, and the
+    /// latest messages. The password is never written: the data source says
+    /// `$KAIZALA_GRAFANA_PASSWORD`, which Grafana reads from its own
+    /// environment when it starts. Nothing connects to the database.
     Grafana(grafana::GrafanaArgs),
 }
 
