@@ -261,7 +261,7 @@ fn grafana_sslmode(
         // `prefer` and `allow` (libpq's default is `prefer`): Grafana has
         // neither, so choose by where the server is.
         _ => {
-            let local = matches!(database.host.as_str(), "localhost" | "::1")
+            let local = matches!(database.host.as_str(), "localhost" | "::1" | "[::1]")
                 || database.host.starts_with("127.")
                 || database.host.starts_with('/');
             let chosen = if local { "disable" } else { "require" };

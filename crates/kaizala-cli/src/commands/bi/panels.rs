@@ -221,12 +221,12 @@ mod tests {
 
     #[test]
     fn views_and_only_views_are_qualified() {
-        let sql = "SELECT kz_x, 'kz_y' FROM kz_messages JOIN s.kz_groups, kz_groups";
+        let sql = "SELECT n, 'kz_y' FROM kz_messages JOIN s.kz_groups, kz_groups WHERE akz_n";
         assert_eq!(qualify(sql, None), sql);
         assert_eq!(
             qualify(sql, Some("kaizala")),
-            "SELECT kaizala.kz_x, 'kz_y' FROM kaizala.kz_messages JOIN s.kz_groups, \
-             kaizala.kz_groups"
+            "SELECT n, 'kz_y' FROM kaizala.kz_messages JOIN s.kz_groups, kaizala.kz_groups \
+             WHERE akz_n"
         );
     }
 
