@@ -10,6 +10,7 @@ mod credentials;
 mod dashboard;
 mod error;
 mod progress;
+mod temporary;
 
 use std::process::ExitCode;
 

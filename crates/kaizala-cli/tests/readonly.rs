@@ -7,33 +7,8 @@
 
 mod ingest_support;
 
-use std::time::SystemTime;
-
-use ingest_support::events::sample_event;
-use ingest_support::{Kaizala, TestDb, free_port, kaizala, text};
-use kaizala_webhook::store::{EventStore, IncomingEvent};
+use ingest_support::{Kaizala, TestDb, free_port, kaizala, text, try_sql, with_user};
 use sqlx::{Connection, Row};
-
-/// `url` with another user.
-fn with_user(url: &str, user: &str) -> String {
-    let start = url.find("://").unwrap() + 3;
-    let at = url[start..].find('@').unwrap() + start;
-    format!("{}{user}{}", &url[..start], &url[at..])
-}
-
-/// Runs `sql` on `url`; the error's text if it failed.
-async fn try_sql(url: &str, sql: &str) -> Result<(), String> {
-    let mut conn = sqlx::AnyConnection::connect(url)
-        .await
-        .map_err(|e| e.to_string())?;
-    let result = sqlx::raw_sql(sql)
-        .execute(&mut conn)
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string());
-    let _ = conn.close().await;
-    result
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_select_only_role_reads_exports_and_serves_the_dashboard() {
@@ -43,25 +18,10 @@ async fn a_select_only_role_reads_exports_and_serves_the_dashboard() {
     sqlx::any::install_default_drivers();
     let db = TestDb::postgres(&admin).await;
     let sink = db.connect().await;
-    let store = sink.event_store();
-    for i in 0..30 {
-        let event = sample_event("ro", i, None);
-        store
-            .store(&IncomingEvent::new(event.body.to_vec(), SystemTime::now()).unwrap())
-            .await
-            .unwrap();
-    }
-    sink.project().await.unwrap();
+    ingest_support::store_samples(&sink, "ro", 30).await;
     sink.close().await;
 
-    // Roles are the cluster's: a name of this run's own, dropped at the end.
-    let role = format!("kz_reader_{}", std::process::id());
-    try_sql(
-        &admin,
-        &format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"),
-    )
-    .await
-    .unwrap();
+    let role = ingest_support::fresh_role(&admin, "kz_reader").await;
     let reader = with_user(&db.url, &role);
 
     // --print changes nothing.

@@ -212,6 +212,82 @@ impl Target {
     }
 }
 
+/// A PostgreSQL database as a sink URL names it: what another program (a
+/// BI tool's data source) needs to reach the same database. The password
+/// is left out on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PostgresDatabase {
+    /// The host name or address (or the directory of a Unix socket).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The database's name.
+    pub database: String,
+    /// The user the URL connects as.
+    pub user: String,
+    /// libpq's `sslmode`: the URL's, or libpq's default (`PGSSLMODE`, else
+    /// `prefer`).
+    pub sslmode: String,
+    /// The CA certificate file the server's certificate is checked against
+    /// (`sslrootcert`, else `PGSSLROOTCERT`), if one is named.
+    pub sslrootcert: Option<PathBuf>,
+    /// The schema the sink lives in (`?schema=NAME`); `None` for the
+    /// default search path.
+    pub schema: Option<String>,
+}
+
+impl PostgresDatabase {
+    /// Reads a database URL by the sink's rules (`sslmode`, `sslrootcert`
+    /// and `schema` checked as when connecting; libpq's defaults from the
+    /// `PG*` variables), without connecting. `Ok(None)` when the URL names
+    /// an SQLite database.
+    pub fn from_url(url: &str) -> Result<Option<PostgresDatabase>, SinkError> {
+        use sqlx::postgres::{PgConnectOptions, PgSslMode};
+        let target = Target::parse(url)?;
+        if target.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let options: PgConnectOptions =
+            target
+                .url
+                .parse()
+                .map_err(|err: sqlx::Error| SinkError::BadUrl {
+                    url: target.display.clone(),
+                    reason: err.to_string(),
+                })?;
+        let host = match options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => options.get_host().to_owned(),
+        };
+        let sslmode = match options.get_ssl_mode() {
+            PgSslMode::Disable => "disable",
+            PgSslMode::Allow => "allow",
+            PgSslMode::Prefer => "prefer",
+            PgSslMode::Require => "require",
+            PgSslMode::VerifyCa => "verify-ca",
+            PgSslMode::VerifyFull => "verify-full",
+        };
+        let sslrootcert = query_params(&target.url)
+            .into_iter()
+            .find(|(key, _)| ["sslrootcert", "ssl-root-cert", "ssl-ca"].contains(&key.as_str()))
+            .map(|(_, file)| file)
+            .or_else(|| std::env::var("PGSSLROOTCERT").ok())
+            .filter(|file| !file.is_empty())
+            .map(PathBuf::from);
+        let user = options.get_username().to_owned();
+        Ok(Some(PostgresDatabase {
+            host,
+            port: options.get_port(),
+            database: options.get_database().unwrap_or(&user).to_owned(),
+            user,
+            sslmode: sslmode.to_owned(),
+            sslrootcert,
+            schema: target.schema,
+        }))
+    }
+}
+
 /// Fails with [`SinkError::MissingDirectory`] when `path`'s directory does
 /// not exist.
 fn check_directory(path: &Path) -> Result<(), SinkError> {
@@ -914,6 +990,48 @@ pub(crate) fn chunk_sizes(mut n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgres_url_reads_as_the_database_it_names_without_its_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca.pem");
+        std::fs::write(&ca, "not read").unwrap();
+        let url = format!(
+            "postgres://writer:s3cret@db.example.org:6543/kz%5Fdata?sslmode=verify-full\
+             &sslrootcert={}&schema=kaizala",
+            ca.display()
+        );
+        let db = PostgresDatabase::from_url(&url).unwrap().unwrap();
+        assert_eq!(
+            db,
+            PostgresDatabase {
+                host: "db.example.org".to_owned(),
+                port: 6543,
+                database: "kz_data".to_owned(),
+                user: "writer".to_owned(),
+                sslmode: "verify-full".to_owned(),
+                sslrootcert: Some(ca.clone()),
+                schema: Some("kaizala".to_owned()),
+            }
+        );
+        assert!(!format!("{db:?}").contains("s3cret"));
+        let db = PostgresDatabase::from_url("postgres://u@localhost/kz?sslmode=disable")
+            .unwrap()
+            .unwrap();
+        assert_eq!((db.port, db.sslmode.as_str()), (5432, "disable"));
+        assert!(
+            PostgresDatabase::from_url("sqlite::memory:")
+                .unwrap()
+                .is_none()
+        );
+        let err = PostgresDatabase::from_url("postgres://u:s3cret@h/kz?sslmode=sure")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sslmode=sure") && !err.contains("s3cret"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn tls_parameters_are_checked_when_parsed() {

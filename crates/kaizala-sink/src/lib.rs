@@ -93,7 +93,7 @@ mod time_zone;
 mod turns;
 mod write;
 
-pub use db::Backend;
+pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};
 pub use export::Format;
 pub use project::rebuild::{RebuildProgress, RebuildReport};

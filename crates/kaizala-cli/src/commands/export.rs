@@ -1,12 +1,12 @@
 //! `kaizala export`: a table or view as CSV, JSON, NDJSON or CSV for Excel.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use kaizala_sink::{Format, Sink, Table};
 
 use super::ExportArgs;
 use crate::error::{CliError, CliResult};
+use crate::temporary::Temporary;
 
 /// Writes the table to the file or standard output.
 pub async fn run(args: ExportArgs) -> CliResult {
@@ -81,61 +81,6 @@ impl What {
         match self {
             What::Table(table) => table.name().to_owned(),
             What::Pivot(action_id) => format!("the pivot of action {action_id}"),
-        }
-    }
-}
-
-/// The file an export is written to before it is renamed over `--out`:
-/// beside it (a rename within one directory is atomic), removed when
-/// dropped unless persisted.
-struct Temporary {
-    file: std::fs::File,
-    path: PathBuf,
-    target: PathBuf,
-    persisted: bool,
-}
-
-impl Temporary {
-    fn create(target: &Path) -> CliResult<Temporary> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "export".to_owned());
-        let path = target.with_file_name(format!(".{name}.{}.partial", std::process::id()));
-        let file = std::fs::File::create(&path).map_err(|err| {
-            let error = CliError::new(format!("cannot create {}: {err}", target.display()));
-            match target
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty() && !p.exists())
-            {
-                Some(dir) => error.hint(format!("the directory {} does not exist", dir.display())),
-                None => error,
-            }
-        })?;
-        Ok(Temporary {
-            file,
-            path,
-            target: target.to_owned(),
-            persisted: false,
-        })
-    }
-
-    /// Syncs the file and renames it over the target.
-    fn persist(mut self) -> CliResult {
-        let failed = |err: std::io::Error| {
-            CliError::new(format!("writing {}: {err}", self.target.display()))
-        };
-        self.file.sync_all().map_err(failed)?;
-        std::fs::rename(&self.path, &self.target).map_err(failed)?;
-        self.persisted = true;
-        Ok(())
-    }
-}
-
-impl Drop for Temporary {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = std::fs::remove_file(&self.path);
         }
     }
 }

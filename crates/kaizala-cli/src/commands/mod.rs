@@ -1,5 +1,6 @@
 //! The subcommands.
 
+mod bi;
 mod dashboard;
 mod demo;
 mod emulator;
@@ -52,6 +53,11 @@ pub enum Command {
     Sql {
         #[command(subcommand)]
         command: sql::SqlCommand,
+    },
+    /// Files that connect BI tools to the database: `grafana`.
+    Bi {
+        #[command(subcommand)]
+        command: bi::BiCommand,
     },
     /// Run the Kaizala platform emulator (as `kaizala-emulator`).
     Emulator(EmulatorArgs),
@@ -223,6 +229,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::Export(args) => export::run(args).await,
         Command::Dashboard(args) => dashboard::run(args).await,
         Command::Sql { command } => sql::run(command).await,
+        Command::Bi { command } => bi::run(command).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Token(connection) => token::run(&connection).await,
         Command::Webhook {

@@ -145,6 +145,53 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..authority_end])
 }
 
+/// `url` with another user.
+pub fn with_user(url: &str, user: &str) -> String {
+    let start = url.find("://").unwrap() + 3;
+    let at = url[start..].find('@').unwrap() + start;
+    format!("{}{user}{}", &url[..start], &url[at..])
+}
+
+/// Runs `sql` on `url`; the error's text if it failed.
+pub async fn try_sql(url: &str, sql: &str) -> Result<(), String> {
+    let mut conn = sqlx::AnyConnection::connect(url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = sqlx::raw_sql(sql)
+        .execute(&mut conn)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let _ = conn.close().await;
+    result
+}
+
+/// Stores `count` sample events (ids starting with `prefix`) through
+/// `sink`'s event store, and projects them.
+pub async fn store_samples(sink: &Sink, prefix: &str, count: u64) {
+    use kaizala_webhook::store::{EventStore, IncomingEvent};
+    let store = sink.event_store();
+    for i in 0..count {
+        let event = events::sample_event(prefix, i, None);
+        let incoming = IncomingEvent::new(event.body.to_vec(), std::time::SystemTime::now());
+        store.store(&incoming.unwrap()).await.unwrap();
+    }
+    sink.project().await.unwrap();
+}
+
+/// A login role named `prefix` and this run's id, made afresh (roles are
+/// the cluster's, not the database's: drop it at the end).
+pub async fn fresh_role(admin_url: &str, prefix: &str) -> String {
+    let role = format!("{prefix}_{}", std::process::id());
+    try_sql(
+        admin_url,
+        &format!("DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN"),
+    )
+    .await
+    .unwrap();
+    role
+}
+
 /// A loopback port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
