@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::cmd;
+use crate::{cmd, python};
 
 /// The schemathesis release the run is pinned to (it needs Python ≥ 3.11).
 const SCHEMATHESIS_VERSION: &str = "4.32.5";
@@ -298,114 +298,18 @@ impl Spec {
 
 // ---------------------------------------------------------------- python and schemathesis
 
-/// The path of a program installed in a virtual environment.
-fn venv_program(venv: &Path, name: &str) -> PathBuf {
-    if cfg!(windows) {
-        venv.join("Scripts").join(format!("{name}.exe"))
-    } else {
-        venv.join("bin").join(name)
-    }
-}
-
 /// Returns the schemathesis program of `venv`, creating the environment and
 /// installing the pinned release unless it is there already.
 fn ensure_schemathesis(venv: &Path) -> Result<PathBuf> {
-    let program = venv_program(venv, "schemathesis");
-    if let Ok(out) = Command::new(&program).arg("--version").output() {
-        let text = String::from_utf8_lossy(&out.stdout);
-        if out.status.success() && installed_version(&text) == Some(SCHEMATHESIS_VERSION) {
-            eprintln!("schemathesis {SCHEMATHESIS_VERSION} in {}", venv.display());
-            return Ok(program);
-        }
+    let requirement = format!("schemathesis=={SCHEMATHESIS_VERSION}");
+    python::Venv {
+        dir: venv.to_owned(),
+        requirements: &[&requirement],
+        min_python: MIN_PYTHON,
+        purpose: "`cargo xtask conformance` (schemathesis)",
     }
-    let python = venv_program(venv, "python");
-    if !python.exists() {
-        let system = system_python()?;
-        eprintln!(
-            "creating a Python virtual environment in {}",
-            venv.display()
-        );
-        let mut create = Command::new(&system);
-        create.arg("-m").arg("venv").arg(venv);
-        cmd::run(&mut create).with_context(|| {
-            format!(
-                "{system} could not create a virtual environment (on Debian and Ubuntu the \
-                 `venv` module is in the python3-venv package)"
-            )
-        })?;
-    }
-    eprintln!("installing schemathesis {SCHEMATHESIS_VERSION} from PyPI");
-    let mut install = Command::new(&python);
-    install.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        &format!("schemathesis=={SCHEMATHESIS_VERSION}"),
-    ]);
-    cmd::run(&mut install).context(
-        "could not install schemathesis (it comes from PyPI: is the network reachable? \
-         delete target/conformance-venv to start over)",
-    )?;
-    Ok(program)
-}
-
-/// The version in `schemathesis --version`'s answer (`schemathesis, version 4.32.5`).
-fn installed_version(answer: &str) -> Option<&str> {
-    answer
-        .trim()
-        .rsplit_once("version ")
-        .map(|(_, version)| version.trim())
-}
-
-/// A system Python recent enough for schemathesis: `python3`, else `python`.
-fn system_python() -> Result<String> {
-    let mut seen = Vec::new();
-    for name in ["python3", "python"] {
-        let Ok(out) = Command::new(name).arg("--version").output() else {
-            continue;
-        };
-        // Python 2 printed its version on stderr.
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        match python_version(&text) {
-            Some(version) if version >= MIN_PYTHON => return Ok(name.to_owned()),
-            Some((major, minor)) => seen.push(format!("{name} is {major}.{minor}")),
-            None => seen.push(format!("{name} answered {:?}", text.trim())),
-        }
-    }
-    let (major, minor) = MIN_PYTHON;
-    if seen.is_empty() {
-        bail!(
-            "python3 was not found: `cargo xtask conformance` runs schemathesis, which needs \
-             Python {major}.{minor} or newer with its venv module (Debian and Ubuntu: \
-             apt-get install python3 python3-venv)"
-        );
-    }
-    bail!(
-        "schemathesis {SCHEMATHESIS_VERSION} needs Python {major}.{minor} or newer ({}); install \
-         one as python3",
-        seen.join(", ")
-    )
-}
-
-/// `(major, minor)` from `python --version`'s answer (`Python 3.11.7`).
-fn python_version(answer: &str) -> Option<(u32, u32)> {
-    let version = answer.trim().strip_prefix("Python ")?;
-    let mut parts = version.split('.');
-    let major = parts.next()?.trim().parse().ok()?;
-    let minor = parts
-        .next()?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect::<String>()
-        .parse()
-        .ok()?;
-    Some((major, minor))
+    .ensure()?;
+    Ok(python::program(venv, "schemathesis"))
 }
 
 /// The hooks file: schemathesis has no serializer of its own for the content
@@ -1232,16 +1136,12 @@ x-ratelimit-limit: 1000000\r\ncontent-length: 55\r\n\r\n\
 
     #[test]
     fn reads_versions() {
-        assert_eq!(python_version("Python 3.11.7\n"), Some((3, 11)));
-        assert_eq!(python_version("Python 3.13.0rc1"), Some((3, 13)));
-        assert_eq!(python_version("Python 2.7.18"), Some((2, 7)));
-        assert_eq!(python_version("command not found"), None);
-        assert!(python_version("Python 3.10.2").unwrap() < MIN_PYTHON);
-        assert_eq!(
-            installed_version("schemathesis, version 4.32.5\n"),
-            Some("4.32.5")
-        );
-        assert_eq!(installed_version("nothing"), None);
+        use crate::python::version;
+        assert_eq!(version("Python 3.11.7\n"), Some((3, 11)));
+        assert_eq!(version("Python 3.13.0rc1"), Some((3, 13)));
+        assert_eq!(version("Python 2.7.18"), Some((2, 7)));
+        assert_eq!(version("command not found"), None);
+        assert!(version("Python 3.10.2").unwrap() < MIN_PYTHON);
     }
 
     #[test]

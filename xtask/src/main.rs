@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod codegen;
 mod conformance;
+mod python;
 mod release;
 mod services;
 #[cfg(test)]

@@ -9,6 +9,8 @@ mod commands;
 mod credentials;
 mod dashboard;
 mod error;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod progress;
 mod temporary;
 

@@ -165,6 +165,16 @@ pub enum SinkError {
     #[error("writing the export failed: {0}")]
     Io(#[from] std::io::Error),
 
+    /// An exported value was not of its column's declared type (a time
+    /// the view gave in a form it does not document).
+    #[error("exporting column {column}: {reason}")]
+    BadValue {
+        /// The column.
+        column: String,
+        /// What was found instead.
+        reason: String,
+    },
+
     /// The name is not a table or view the sink exports.
     #[error("no table or view named {name:?}: known are {known}")]
     UnknownTable {

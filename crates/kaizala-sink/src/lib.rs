@@ -23,8 +23,9 @@
 //!   now. [`Sink::rebuild`] re-derives tables from the logs beside the live
 //!   ones and swaps them in; [`Sink::status`] shows the logs, the lag and
 //!   the errors.
-//! - [`Sink::export`] (CSV, JSON), [`Sink::summary`], [`Sink::dashboard`],
-//!   [`Sink::counts`] read it back.
+//! - [`Sink::export`] (CSV, JSON, NDJSON), [`Sink::export_rows`] (typed
+//!   rows, to a [`RowWriter`] of the caller's: the CLI's Parquet writer),
+//!   [`Sink::summary`], [`Sink::dashboard`], [`Sink::counts`] read it back.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -95,7 +96,7 @@ mod write;
 
 pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};
-pub use export::Format;
+pub use export::{ColumnType, ExportColumn, Format, RowWriter, Value};
 pub use project::rebuild::{RebuildProgress, RebuildReport};
 pub use project::status::Status;
 pub use project::{ProjectionReport, Projector, ProjectorHandle, ProjectorStats};

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
+use crate::export::{ColumnType, Declared, pivot_column};
 
 /// The columns every pivot starts with.
 const FIXED: [&str; 6] = [
@@ -93,9 +94,10 @@ fn value(backend: Backend, index: i64, kind: Option<&str>) -> String {
 }
 
 /// The pivot of `action_id`'s responses as one query (for an export: times
-/// as `YYYY-MM-DD HH:MM:SS.SSS` UTC text on both backends). Current
-/// answers only, so an updated response shows its latest answers.
-pub(crate) async fn query(db: &Db, action_id: &str) -> Result<String, SinkError> {
+/// as `YYYY-MM-DD HH:MM:SS.SSS` UTC text on both backends), and its
+/// columns' types. Current answers only, so an updated response shows its
+/// latest answers.
+pub(crate) async fn query(db: &Db, action_id: &str) -> Result<(String, Declared), SinkError> {
     let doing = "reading the action's questions";
     let questions: Vec<Question> = sqlx::query(
         "SELECT question_index, MAX(title), MAX(question_type) FROM answers \
@@ -130,14 +132,23 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<String, SinkError>
         "r.group_id AS group_id".to_owned(),
         "MAX(g.group_name) AS group_name".to_owned(),
     ];
+    let mut types = Declared::default();
+    for fixed in FIXED {
+        let ty = match fixed {
+            "responded_at" => ColumnType::Timestamp,
+            _ => ColumnType::Text,
+        };
+        types.push(fixed, ty);
+    }
     for (question, name) in questions.iter().zip(column_names(&questions)) {
         columns.push(format!(
             "{} AS \"{name}\"",
             value(db.backend, question.index, question.kind.as_deref())
         ));
+        types.push(name, pivot_column(question.kind.as_deref()));
     }
     let literal = action_id.replace('\'', "''");
-    Ok(format!(
+    let sql = format!(
         "SELECT {} FROM responses AS r \
          LEFT JOIN answers AS q ON q.response_id = r.response_id \
          LEFT JOIN groups AS g ON g.group_id = r.group_id \
@@ -145,7 +156,8 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<String, SinkError>
          GROUP BY r.response_id, r.responded_at, r.responder_id, r.responder_name, r.group_id \
          ORDER BY r.responded_at, r.response_id",
         columns.join(", ")
-    ))
+    );
+    Ok((sql, types))
 }
 
 #[cfg(test)]

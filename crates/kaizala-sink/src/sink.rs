@@ -7,7 +7,7 @@ use kaizala_client::Client;
 
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
-use crate::export::{self, Format};
+use crate::export::{self, Format, RowWriter};
 use crate::project::rebuild::{self, RebuildProgress, RebuildReport};
 use crate::project::status::{self, Status};
 use crate::project::{ProjectionReport, Projector, Shared};
@@ -231,8 +231,38 @@ impl Sink {
         format: Format,
         writer: W,
     ) -> Result<u64, SinkError> {
-        let sql = crate::pivot::query(&self.inner.db, action_id).await?;
-        export::export_query(&self.inner.db, &sql, format, writer).await
+        let (sql, types) = crate::pivot::query(&self.inner.db, action_id).await?;
+        export::export_query(&self.inner.db, &sql, &types, format, writer).await
+    }
+
+    /// Gives every row of `table` to `writer` as typed values, in the
+    /// order [`Sink::export`] writes them: first the columns, each with the
+    /// type its declaration gives ([`ColumnType`](crate::ColumnType): the
+    /// views' times as [`Value::Timestamp`](crate::Value::Timestamp), days
+    /// as dates, flags as booleans, JSON as text; a raw table's columns as
+    /// stored), then each row. Returns the number of rows. The same query
+    /// and row reader as [`Sink::export`]; what the CLI writes Parquet
+    /// with.
+    pub async fn export_rows<R: RowWriter + Send>(
+        &self,
+        table: Table,
+        writer: &mut R,
+    ) -> Result<u64, SinkError> {
+        let (sql, types) = export::table_query(&self.inner.db, table);
+        export::run(&self.inner.db, &sql, &types, export::Times::Typed, writer).await
+    }
+
+    /// [`Sink::export_pivot`]'s rows as typed values (as
+    /// [`Sink::export_rows`]): `responded_at` a timestamp, a `Numeric`
+    /// question's column a double, a `MultiOption` question's JSON, the
+    /// others text.
+    pub async fn export_pivot_rows<R: RowWriter + Send>(
+        &self,
+        action_id: &str,
+        writer: &mut R,
+    ) -> Result<u64, SinkError> {
+        let (sql, types) = crate::pivot::query(&self.inner.db, action_id).await?;
+        export::run(&self.inner.db, &sql, &types, export::Times::Typed, writer).await
     }
 
     /// Events per type, responses, answer distributions.

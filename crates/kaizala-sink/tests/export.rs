@@ -377,3 +377,82 @@ async fn a_survey_pivot_in_every_format() {
         assert!(err.contains("no answers to action"), "{err}");
     }
 }
+
+/// Collects what [`Sink::export_rows`](kaizala_sink::Sink::export_rows) gives.
+#[derive(Default)]
+struct Collect {
+    columns: Vec<kaizala_sink::ExportColumn>,
+    rows: Vec<Vec<String>>,
+}
+
+impl kaizala_sink::RowWriter for Collect {
+    fn columns(&mut self, columns: &[kaizala_sink::ExportColumn]) -> std::io::Result<()> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+
+    fn row(&mut self, values: &[kaizala_sink::Value<'_>]) -> std::io::Result<()> {
+        use kaizala_sink::{ColumnType as T, Value as V};
+        assert_eq!(values.len(), self.columns.len());
+        for (column, value) in self.columns.iter().zip(values) {
+            let fits = matches!(
+                (column.ty(), value),
+                (_, V::Null)
+                    | (T::Text | T::Json, V::Text(_))
+                    | (T::Integer, V::Integer(_))
+                    | (T::Double, V::Double(_))
+                    | (T::Boolean, V::Boolean(_))
+                    | (T::Timestamp, V::Timestamp(_))
+                    | (T::Date, V::Date(_))
+                    | (T::Bytes, V::Bytes(_))
+            );
+            assert!(fits, "{} is {:?}: {value:?}", column.name(), column.ty());
+        }
+        self.rows
+            .push(values.iter().map(|v| format!("{v:?}")).collect());
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn typed_rows_of_every_table_and_view_match_their_declarations() {
+    use kaizala_sink::{ColumnType, Value};
+    for db in databases().await {
+        let sink = db.connect().await;
+        fill(&sink).await;
+        for table in Table::ALL {
+            let mut rows = Collect::default();
+            let n = sink.export_rows(table, &mut rows).await.unwrap();
+            let mut csv = Vec::new();
+            let text_rows = sink.export(table, Format::Csv, &mut csv).await.unwrap();
+            assert_eq!(n, text_rows, "{} {table}", db.kind);
+            assert_eq!(rows.rows.len() as u64, n);
+        }
+        let mut responses = Collect::default();
+        sink.export_rows(Table::KzResponses, &mut responses)
+            .await
+            .unwrap();
+        let ty = |name: &str| {
+            responses
+                .columns
+                .iter()
+                .find(|c| c.name() == name)
+                .map(|c| c.ty())
+        };
+        assert_eq!(ty("responded_at"), Some(ColumnType::Timestamp));
+        assert_eq!(ty("is_anonymous"), Some(ColumnType::Boolean));
+        assert_eq!(ty("details"), Some(ColumnType::Json));
+
+        // The pivot's times are the responses' (their `ResponseTime`), to
+        // the millisecond.
+        let mut pivot = Collect::default();
+        sink.export_pivot_rows("a1", &mut pivot).await.unwrap();
+        assert_eq!(pivot.columns[1].name(), "responded_at");
+        assert_eq!(pivot.columns[1].ty(), ColumnType::Timestamp);
+        let times: Vec<&str> = pivot.rows.iter().map(|r| r[1].as_str()).collect();
+        let expected: Vec<String> = (0..3)
+            .map(|i| format!("{:?}", Value::Timestamp(1_800_000_000_000 + i * 86_400_000)))
+            .collect();
+        assert_eq!(times, expected, "{}", db.kind);
+    }
+}

@@ -12,6 +12,9 @@
 //!   `KAIZALA_TEST_POSTGRES_TLS_CA` and `KAIZALA_TEST_POSTGRES_TLS_OTHER_CA`.
 //! - Chromium: `KAIZALA_TEST_CHROMIUM` if set, otherwise Debian's
 //!   `/usr/bin/chromium`; nothing to start (tests launch it headless).
+//! - Python with pinned PyPI packages (DuckDB): `KAIZALA_TEST_PYTHON` if
+//!   set, otherwise a virtual environment made in `target/test-venv` with
+//!   the system's python3 ([`python::REQUIREMENTS`]).
 //!
 //! What is missing is installed with `apt-get` (as root, or through
 //! passwordless sudo); without either, provisioning fails at once with one line
@@ -30,6 +33,7 @@ use anyhow::{Context, Result, bail};
 
 mod chromium;
 mod postgres;
+mod python;
 
 /// Tells tests that a missing service is a failure, not a reason to skip.
 pub(crate) const REQUIRE_VAR: &str = "KAIZALA_TEST_REQUIRE_SERVICES";
@@ -43,6 +47,7 @@ pub(crate) struct Plan {
     /// The binaries the TLS cluster is made with.
     tls_binaries: Option<postgres::Binaries>,
     chromium: chromium::Found,
+    python: python::Found,
     installer: Option<Installer>,
 }
 
@@ -52,12 +57,16 @@ pub(crate) fn plan() -> Result<Plan> {
     let postgres = postgres::locate();
     let tls_binaries = postgres::binaries();
     let chromium = chromium::locate();
+    let python = python::locate();
     let mut missing = Vec::new();
     if postgres.is_missing() || tls_binaries.is_none() {
         missing.push(postgres::PACKAGE);
     }
     if chromium.is_missing() {
         missing.push(chromium::PACKAGE);
+    }
+    if python.is_missing() {
+        missing.extend(python::PACKAGES);
     }
     let installer = if missing.is_empty() {
         None
@@ -68,29 +77,38 @@ pub(crate) fn plan() -> Result<Plan> {
         postgres,
         tls_binaries,
         chromium,
+        python,
         installer,
     })
 }
 
 impl Plan {
-    /// Installs what is missing, then starts PostgreSQL and checks Chromium.
+    /// Installs what is missing, then starts PostgreSQL, checks Chromium
+    /// and makes the Python venv.
     pub(crate) fn provision(self) -> Result<Services> {
-        let (postgres, tls_binaries, chromium) = match self.installer {
+        let (postgres, tls_binaries, chromium, python) = match self.installer {
             Some(installer) => {
                 installer.run()?;
-                (postgres::locate(), postgres::binaries(), chromium::locate())
+                (
+                    postgres::locate(),
+                    postgres::binaries(),
+                    chromium::locate(),
+                    python::locate(),
+                )
             }
-            None => (self.postgres, self.tls_binaries, self.chromium),
+            None => (self.postgres, self.tls_binaries, self.chromium, self.python),
         };
         let workspace = crate::workspace_root();
         let postgres = postgres::Postgres::start(postgres, &workspace)?;
         let binaries = tls_binaries.context("postgres: no server binaries for the TLS cluster")?;
         let postgres_tls = postgres::Server::start(&binaries, &workspace, postgres::Kind::Tls)?;
         let chromium = chromium::Chromium::check(chromium)?;
+        let python = python::Python::provision(python)?;
         Ok(Services {
             postgres,
             postgres_tls: Some(postgres_tls),
             chromium,
+            python,
         })
     }
 }
@@ -100,6 +118,7 @@ pub(crate) struct Services {
     postgres: postgres::Postgres,
     postgres_tls: Option<postgres::Server>,
     chromium: chromium::Chromium,
+    python: python::Python,
 }
 
 impl Services {
@@ -120,6 +139,9 @@ impl Services {
         }
         if let Some(path) = self.chromium.found_path() {
             vars.push((chromium::VAR, path.to_string_lossy().into_owned()));
+        }
+        if let Some(path) = self.python.found_path() {
+            vars.push((python::VAR, path.to_string_lossy().into_owned()));
         }
         vars.push((REQUIRE_VAR, "1".to_owned()));
         vars
@@ -160,13 +182,15 @@ impl Installer {
     /// Fails (one line, saying what to install) if this process cannot install.
     fn new(packages: Vec<&'static str>) -> Result<Installer> {
         let list = packages.join(" ");
-        let vars: Vec<&str> = packages
+        let mut vars: Vec<&str> = packages
             .iter()
             .map(|&package| match package {
                 postgres::PACKAGE => postgres::URL_VAR,
-                _ => chromium::VAR,
+                chromium::PACKAGE => chromium::VAR,
+                _ => python::VAR,
             })
             .collect();
+        vars.dedup();
         let hint = format!(
             "install them (`sudo apt-get install --no-install-recommends {list}`), or set {} \
              (docs/testing.md)",
@@ -403,6 +427,7 @@ mod tests {
             postgres: postgres::Postgres::Given,
             postgres_tls: None,
             chromium: chromium::Chromium::Given,
+            python: python::Python::Given,
         };
         // Variables the caller set are inherited, not repeated.
         assert_eq!(services.env(), vec![(REQUIRE_VAR, "1".to_owned())]);

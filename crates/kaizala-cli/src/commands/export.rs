@@ -1,4 +1,5 @@
-//! `kaizala export`: a table or view as CSV, JSON, NDJSON or CSV for Excel.
+//! `kaizala export`: a table, view or survey pivot as CSV, JSON, NDJSON,
+//! CSV for Excel, or Parquet (the `parquet` feature, [`crate::parquet`]).
 
 use std::io::Write;
 
@@ -15,13 +16,10 @@ pub async fn run(args: ExportArgs) -> CliResult {
         (Some(table), None) => What::Table(table.parse()?),
         (None, None) => return Err(CliError::new("name a --table or a --pivot ACTION_ID")),
     };
-    let format: Format = if args.excel {
-        Format::ExcelCsv
+    let format = if args.excel {
+        Output::Text(Format::ExcelCsv)
     } else {
-        args.format.parse().map_err(|_| {
-            CliError::new(format!("unknown format `{}`", args.format))
-                .hint("use --format csv, json, ndjson or excel-csv")
-        })?
+        Output::parse(&args.format)?
     };
     let sink = Sink::open_read_only(&args.db.url()).await?;
     let rows = match &args.out {
@@ -58,6 +56,34 @@ pub async fn run(args: ExportArgs) -> CliResult {
     Ok(())
 }
 
+/// The format written.
+#[derive(Debug, Clone, Copy)]
+enum Output {
+    /// One of the sink's text formats.
+    Text(Format),
+    /// Parquet, typed columns.
+    #[cfg(feature = "parquet")]
+    Parquet,
+}
+
+impl Output {
+    fn parse(name: &str) -> CliResult<Output> {
+        if name.trim().eq_ignore_ascii_case("parquet") {
+            #[cfg(feature = "parquet")]
+            return Ok(Output::Parquet);
+            #[cfg(not(feature = "parquet"))]
+            return Err(CliError::new(
+                "this kaizala was built without the `parquet` feature, so it cannot write Parquet",
+            )
+            .hint("build it with `--features parquet` (on by default), or use --format csv"));
+        }
+        name.parse().map(Output::Text).map_err(|_| {
+            CliError::new(format!("unknown format `{name}`"))
+                .hint("use --format csv, json, ndjson, excel-csv or parquet")
+        })
+    }
+}
+
 /// What is exported.
 enum What {
     Table(Table),
@@ -68,12 +94,24 @@ impl What {
     async fn export<W: Write + Send>(
         &self,
         sink: &Sink,
-        format: Format,
+        format: Output,
         writer: W,
     ) -> Result<u64, kaizala_sink::SinkError> {
-        match self {
-            What::Table(table) => sink.export(*table, format, writer).await,
-            What::Pivot(action_id) => sink.export_pivot(action_id, format, writer).await,
+        match (self, format) {
+            (What::Table(table), Output::Text(format)) => sink.export(*table, format, writer).await,
+            (What::Pivot(action_id), Output::Text(format)) => {
+                sink.export_pivot(action_id, format, writer).await
+            }
+            #[cfg(feature = "parquet")]
+            (_, Output::Parquet) => {
+                let mut rows = crate::parquet::ParquetRows::new(writer);
+                let count = match self {
+                    What::Table(table) => sink.export_rows(*table, &mut rows).await?,
+                    What::Pivot(action_id) => sink.export_pivot_rows(action_id, &mut rows).await?,
+                };
+                rows.finish()?;
+                Ok(count)
+            }
         }
     }
 

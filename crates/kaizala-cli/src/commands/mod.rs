@@ -45,7 +45,8 @@ pub enum Command {
     /// Show the logs, the projection's watermark and lag, its errors and
     /// the schema version.
     Status(StatusArgs),
-    /// Write a table or view as CSV or JSON.
+    /// Write a table, view or survey pivot as CSV, JSON, NDJSON, CSV for
+    /// Excel or Parquet.
     Export(ExportArgs),
     /// Serve the dashboard page for a database.
     Dashboard(DashboardArgs),
@@ -193,7 +194,11 @@ pub struct ExportArgs {
     /// by its type.
     #[arg(long, value_name = "ACTION_ID")]
     pub pivot: Option<String>,
-    /// `csv`, `json`, `ndjson` or `excel-csv`.
+    /// `csv`, `json`, `ndjson`, `excel-csv` or `parquet`. Parquet has typed
+    /// columns (times as UTC timestamps in milliseconds, days as dates,
+    /// flags as booleans, integers, doubles, text and JSON as UTF-8),
+    /// snappy-compressed, for DuckDB, Power BI, Spark or a warehouse; it
+    /// needs the `parquet` feature (on by default).
     #[arg(long, default_value = "csv")]
     pub format: String,
     /// CSV for Excel (the same as `--format excel-csv`): a UTF-8 byte

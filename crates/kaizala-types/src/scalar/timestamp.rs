@@ -107,6 +107,15 @@ impl Timestamp {
         })
     }
 
+    /// The milliseconds since 1970-01-01T00:00:00Z that [`Timestamp::parse`]
+    /// reads in `text`, without keeping the text (nothing is allocated
+    /// unless it fails): for readers of many times, such as an export.
+    pub fn parse_unix_millis(text: &str) -> Result<i64, InvalidTimestamp> {
+        parse_text(text).ok_or_else(|| InvalidTimestamp {
+            input: text.to_owned(),
+        })
+    }
+
     /// An epoch number of unknown unit: seconds or milliseconds by size.
     pub fn from_epoch(value: i64) -> Self {
         if value.unsigned_abs() >= MILLIS_THRESHOLD as u64 {

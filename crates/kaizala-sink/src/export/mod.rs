@@ -1,0 +1,257 @@
+//! Exporting a table, a view or a survey pivot: one query and one row
+//! reader ([`run`]) feed every format — the text formats of [`Format`]
+//! (written here) and any [`RowWriter`] a caller brings (the CLI's Parquet
+//! writer), which gets each column's declared [`ColumnType`] and each row
+//! as typed [`Value`]s.
+
+mod columns;
+mod text;
+
+use std::borrow::Cow;
+use std::io::Write;
+
+use futures_util::TryStreamExt;
+use sqlx::any::AnyRow;
+use sqlx::{Column, Executor, Row, Statement, ValueRef};
+
+pub(crate) use columns::{Declared, pivot_column};
+pub use text::Format;
+
+use crate::db::Db;
+use crate::error::SinkError;
+use crate::table::Table;
+
+/// The type of an exported column, as the schema declares it (not guessed
+/// from the values: a column of `NULL`s has its type too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ColumnType {
+    /// Text ([`Value::Text`]).
+    Text,
+    /// A 64-bit integer: counts, positions, epoch milliseconds in the raw
+    /// tables ([`Value::Integer`]).
+    Integer,
+    /// A 64-bit float ([`Value::Double`]).
+    Double,
+    /// A flag ([`Value::Boolean`]): the views' `is_*` columns.
+    Boolean,
+    /// An instant, milliseconds since the Unix epoch, UTC
+    /// ([`Value::Timestamp`]): the views' `*_at` columns.
+    Timestamp,
+    /// A calendar day, days since 1970-01-01 ([`Value::Date`]).
+    Date,
+    /// JSON, as text ([`Value::Text`]).
+    Json,
+    /// Bytes ([`Value::Bytes`]): quarantined bodies.
+    Bytes,
+}
+
+/// An exported column: its name and declared type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportColumn {
+    name: String,
+    ty: ColumnType,
+}
+
+impl ExportColumn {
+    pub(crate) fn new(name: impl Into<String>, ty: ColumnType) -> ExportColumn {
+        ExportColumn {
+            name: name.into(),
+            ty,
+        }
+    }
+
+    /// The column's name, as in the database (and the CSV header).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its declared type.
+    pub fn ty(&self) -> ColumnType {
+        self.ty
+    }
+}
+
+/// One value of an exported row. It matches its column's [`ColumnType`]
+/// (a `Json` column's values are [`Value::Text`]), or is [`Value::Null`].
+/// Text and bytes are borrowed from the row being read where they can be.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Value<'r> {
+    /// `NULL`.
+    Null,
+    /// An integer.
+    Integer(i64),
+    /// A float.
+    Double(f64),
+    /// A flag.
+    Boolean(bool),
+    /// Milliseconds since the Unix epoch, UTC.
+    Timestamp(i64),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Text, or JSON as text.
+    Text(Cow<'r, str>),
+    /// Bytes.
+    Bytes(Cow<'r, [u8]>),
+}
+
+/// What an export's rows are given to: [`Sink::export_rows`] and
+/// [`Sink::export_pivot_rows`] call [`RowWriter::columns`] once, then
+/// [`RowWriter::row`] per row, in order. An error stops the export and is
+/// returned as [`SinkError::Io`].
+///
+/// [`Sink::export_rows`]: crate::Sink::export_rows
+/// [`Sink::export_pivot_rows`]: crate::Sink::export_pivot_rows
+pub trait RowWriter {
+    /// The columns, before any row.
+    fn columns(&mut self, columns: &[ExportColumn]) -> std::io::Result<()>;
+
+    /// One row: one value per column, in column order.
+    fn row(&mut self, values: &[Value<'_>]) -> std::io::Result<()>;
+}
+
+/// The query exporting `table`, in a stable order, and its columns' types.
+pub(crate) fn table_query(db: &Db, table: Table) -> (String, Declared) {
+    let select = crate::schema::views::by_name(table.name())
+        .map_or_else(|| "*".to_owned(), |view| view.export_columns(db.backend));
+    let sql = format!(
+        "SELECT {select} FROM {} ORDER BY {}",
+        table.name(),
+        table.order_by()
+    );
+    (sql, columns::declared(table.name()))
+}
+
+/// Writes every row of `table` to `out` as `format`; returns how many.
+pub(crate) async fn export<W: Write + Send>(
+    db: &Db,
+    table: Table,
+    format: Format,
+    out: W,
+) -> Result<u64, SinkError> {
+    let (sql, types) = table_query(db, table);
+    export_query(db, &sql, &types, format, out).await
+}
+
+/// Writes every row `sql` gives (its columns typed by `types`) to `out` as
+/// `format`; returns how many.
+pub(crate) async fn export_query<W: Write + Send>(
+    db: &Db,
+    sql: &str,
+    types: &Declared,
+    format: Format,
+    out: W,
+) -> Result<u64, SinkError> {
+    let mut rows = text::TextRows::new(format, out);
+    let count = run(db, sql, types, Times::AsText, &mut rows).await?;
+    rows.finish()?;
+    Ok(count)
+}
+
+/// How the views' times and days reach a [`RowWriter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Times {
+    /// As [`Value::Timestamp`] and [`Value::Date`].
+    Typed,
+    /// As the text the views give (`YYYY-MM-DD HH:MM:SS.SSS` UTC,
+    /// `YYYY-MM-DD`): what the text formats write.
+    AsText,
+}
+
+/// Runs `sql` and gives its columns (typed by `types`) and every row to
+/// `writer`; returns how many rows.
+pub(crate) async fn run<R: RowWriter + Send>(
+    db: &Db,
+    sql: &str,
+    types: &Declared,
+    times: Times,
+    writer: &mut R,
+) -> Result<u64, SinkError> {
+    let columns: Vec<ExportColumn> = (&db.pool)
+        .prepare(sql)
+        .await
+        .map_err(|e| db.error("preparing the export", e))?
+        .columns()
+        .iter()
+        .map(|c| ExportColumn::new(c.name(), types.of(c.name())))
+        .collect();
+    writer.columns(&columns)?;
+    let mut rows = sqlx::query(sql).fetch(&db.pool);
+    // The values borrow their row: one vector's storage serves every row,
+    // handed back empty after each.
+    let mut storage: Vec<Value<'static>> = Vec::with_capacity(columns.len());
+    let mut count = 0u64;
+    while let Some(row) = rows
+        .try_next()
+        .await
+        .map_err(|e| db.error("reading rows to export", e))?
+    {
+        let mut values = reuse(std::mem::take(&mut storage));
+        for (i, column) in columns.iter().enumerate() {
+            values.push(read(db, &row, i, column, times)?);
+        }
+        writer.row(&values)?;
+        storage = reuse(values);
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// `values`, emptied, for values of another lifetime (no allocation: the
+/// standard library collects in place).
+fn reuse<'a>(mut values: Vec<Value<'_>>) -> Vec<Value<'a>> {
+    values.clear();
+    values.into_iter().map(|_| Value::Null).collect()
+}
+
+/// Value `index` of `row`, as `column`'s declared type.
+fn read<'r>(
+    db: &Db,
+    row: &'r AnyRow,
+    index: usize,
+    column: &ExportColumn,
+    times: Times,
+) -> Result<Value<'r>, SinkError> {
+    use sqlx::any::AnyTypeInfoKind as K;
+    let failed = |e| db.error("reading rows to export", e);
+    let raw = row.try_get_raw(index).map_err(failed)?;
+    if raw.is_null() {
+        return Ok(Value::Null);
+    }
+    let kind = raw.type_info().kind();
+    let value = match kind {
+        K::Null => Value::Null,
+        K::SmallInt | K::Integer | K::BigInt => {
+            let n: i64 = row.try_get(index).map_err(failed)?;
+            match column.ty {
+                ColumnType::Boolean => Value::Boolean(n != 0),
+                ColumnType::Double => Value::Double(n as f64),
+                ColumnType::Timestamp => Value::Timestamp(n),
+                _ => Value::Integer(n),
+            }
+        }
+        K::Real | K::Double => Value::Double(row.try_get(index).map_err(failed)?),
+        K::Bool => Value::Boolean(row.try_get(index).map_err(failed)?),
+        K::Blob => Value::Bytes(Cow::Borrowed(row.try_get(index).map_err(failed)?)),
+        K::Text => {
+            let text: &str = row.try_get(index).map_err(failed)?;
+            let bad = |what: &str| SinkError::BadValue {
+                column: column.name.clone(),
+                reason: format!("{text:?} is not {what}"),
+            };
+            match column.ty {
+                _ if times == Times::AsText => Value::Text(Cow::Borrowed(text)),
+                ColumnType::Timestamp => Value::Timestamp(
+                    columns::parse_time(text)
+                        .ok_or_else(|| bad("a time (YYYY-MM-DD HH:MM:SS.SSS)"))?,
+                ),
+                ColumnType::Date => {
+                    Value::Date(columns::parse_day(text).ok_or_else(|| bad("a day (YYYY-MM-DD)"))?)
+                }
+                _ => Value::Text(Cow::Borrowed(text)),
+            }
+        }
+    };
+    Ok(value)
+}
