@@ -96,6 +96,12 @@ pub(crate) async fn get(db: &Db) -> Result<String, SinkError> {
     Ok(name.unwrap_or_else(|| UTC.to_owned()))
 }
 
+/// The sink's zone, to convert times with.
+pub(crate) async fn zone(db: &Db) -> Result<jiff::tz::TimeZone, SinkError> {
+    let name = get(db).await?;
+    jiff::tz::TimeZone::get(&name).map_err(|_| SinkError::UnknownTimeZone { zone: name })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

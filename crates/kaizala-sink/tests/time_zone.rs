@@ -3,7 +3,7 @@
 
 mod support;
 
-use kaizala_sink::{Sink, SinkError};
+use kaizala_sink::{Format, Sink, SinkError, Table};
 use kaizala_webhook::store::EventStore;
 use serde_json::{Value, json};
 use support::{databases, incoming, rows};
@@ -99,6 +99,22 @@ async fn daily_views_count_the_days_of_the_stored_zone() {
             "{}",
             db.kind
         );
+        // Excel gets local date-times; the machine formats stay UTC.
+        for (format, shown) in [
+            (Format::ExcelCsv, "2026-03-11 01:30:00.000"),
+            (Format::Csv, "2026-03-10 20:00:00.000"),
+        ] {
+            let mut table = Vec::new();
+            sink.export(Table::KzResponses, format, &mut table)
+                .await
+                .unwrap();
+            let mut pivot = Vec::new();
+            sink.export_pivot("a1", format, &mut pivot).await.unwrap();
+            for file in [table, pivot] {
+                let file = String::from_utf8(file).unwrap();
+                assert!(file.contains(shown), "{} {format:?}: {file}", db.kind);
+            }
+        }
         // A reader that does not migrate sees the same zone and days.
         let reader = Sink::open_read_only(&db.url).await.unwrap();
         assert_eq!(reader.time_zone().await.unwrap(), "Asia/Kolkata");

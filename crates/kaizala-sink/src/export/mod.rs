@@ -143,8 +143,15 @@ pub(crate) async fn export_query<W: Write + Send>(
     format: Format,
     out: W,
 ) -> Result<u64, SinkError> {
-    let mut rows = text::TextRows::new(format, out);
-    let count = run(db, sql, types, Times::AsText, &mut rows).await?;
+    // Excel gets local date-times, made from the typed times; the others
+    // the views' UTC text as it is.
+    let (zone, times) = if format == Format::ExcelCsv {
+        (crate::time_zone::zone(db).await?, Times::Typed)
+    } else {
+        (jiff::tz::TimeZone::UTC, Times::AsText)
+    };
+    let mut rows = text::TextRows::new(format, zone, out);
+    let count = run(db, sql, types, times, &mut rows).await?;
     rows.finish()?;
     Ok(count)
 }

@@ -25,9 +25,11 @@ pub enum Format {
     Ndjson,
     /// [`Format::Csv`] for Excel: a UTF-8 byte order mark first (without
     /// it Excel reads the file in the machine's ANSI code page and garbles
-    /// non-Latin names), and a text cell starting with `=`, `+`, `-`, `@`,
-    /// a tab or a carriage return prefixed with `'`, so Excel shows it as
-    /// text instead of running it as a formula.
+    /// non-Latin names), the views' times as local date-times of the sink's
+    /// time zone (`YYYY-MM-DD HH:MM:SS.SSS`, which Excel reads as a date and
+    /// time), and a text cell starting with `=`, `+`, `-`, `@`, a tab or a
+    /// carriage return prefixed with `'`, so Excel shows it as text instead
+    /// of running it as a formula.
     ExcelCsv,
 }
 
@@ -68,13 +70,44 @@ fn csv(value: &Value<'_>) -> String {
     text(value).unwrap_or_default()
 }
 
-/// A CSV cell for Excel: text that Excel would run as a formula is
-/// prefixed with `'` (numbers, even negative ones, stay numbers).
-fn excel(value: &Value<'_>) -> String {
+/// A CSV cell for Excel: times local to `zone`, days as `YYYY-MM-DD`,
+/// and text that Excel would run as a formula prefixed with `'` (numbers,
+/// even negative ones, stay numbers).
+fn excel(value: &Value<'_>, zone: &jiff::tz::TimeZone) -> String {
     match value {
         Value::Text(t) if t.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{t}"),
+        Value::Timestamp(ms) => local_time(*ms, zone).unwrap_or_else(|| ms.to_string()),
+        Value::Date(days) => day(*days).unwrap_or_else(|| days.to_string()),
         other => csv(other),
     }
+}
+
+/// Epoch milliseconds as `YYYY-MM-DD HH:MM:SS.SSS` on `zone`'s clock.
+fn local_time(ms: i64, zone: &jiff::tz::TimeZone) -> Option<String> {
+    let t = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?);
+    Some(format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.subsec_nanosecond() / 1_000_000
+    ))
+}
+
+/// Days since 1970-01-01 as `YYYY-MM-DD`.
+fn day(days: i32) -> Option<String> {
+    let date = jiff::civil::date(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(i64::from(days)))
+        .ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        date.month(),
+        date.day()
+    ))
 }
 
 /// A JSON value: numbers and flags (`0`/`1`) as numbers, the rest as
@@ -114,15 +147,20 @@ fn csv_line(fields: impl IntoIterator<Item = String>) -> String {
 /// [`TextRows::finish`] ends the document.
 pub(crate) struct TextRows<W> {
     format: Format,
+    /// The zone of [`Format::ExcelCsv`]'s local times.
+    zone: jiff::tz::TimeZone,
     out: W,
     names: Vec<String>,
     count: u64,
 }
 
 impl<W: Write> TextRows<W> {
-    pub(crate) fn new(format: Format, out: W) -> TextRows<W> {
+    /// `zone` is the one [`Format::ExcelCsv`] shows times in (the others
+    /// get times as text already, [`super::Times::AsText`]).
+    pub(crate) fn new(format: Format, zone: jiff::tz::TimeZone, out: W) -> TextRows<W> {
         TextRows {
             format,
+            zone,
             out,
             names: Vec::new(),
             count: 0,
@@ -160,7 +198,10 @@ impl<W: Write> RowWriter for TextRows<W> {
         let out = &mut self.out;
         match self.format {
             Format::Csv => out.write_all(csv_line(values.iter().map(csv)).as_bytes())?,
-            Format::ExcelCsv => out.write_all(csv_line(values.iter().map(excel)).as_bytes())?,
+            Format::ExcelCsv => {
+                let cells = values.iter().map(|v| excel(v, &self.zone));
+                out.write_all(csv_line(cells).as_bytes())?;
+            }
             Format::Json | Format::Ndjson => {
                 if self.format == Format::Json {
                     out.write_all(if self.count > 0 { b",\n{" } else { b"\n{" })?;
@@ -205,13 +246,28 @@ mod tests {
 
     #[test]
     fn excel_cells_never_run_as_formulas() {
-        let text = |t: &str| excel(&Value::Text(t.into()));
+        let utc = jiff::tz::TimeZone::UTC;
+        let text = |t: &str| excel(&Value::Text(t.into()), &utc);
         assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(text("+91 99"), "'+91 99");
         assert_eq!(text("-1+2"), "'-1+2");
         assert_eq!(text("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(text("नमस्ते"), "नमस्ते");
-        assert_eq!(excel(&Value::Integer(-5)), "-5");
-        assert_eq!(excel(&Value::Double(-0.5)), "-0.5");
+        assert_eq!(excel(&Value::Integer(-5), &utc), "-5");
+        assert_eq!(excel(&Value::Double(-0.5), &utc), "-0.5");
+    }
+
+    #[test]
+    fn excel_times_are_local() {
+        // 2026-03-10 20:00:00.250 UTC.
+        let at = Value::Timestamp(1_773_172_800_250);
+        let kolkata = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
+        assert_eq!(excel(&at, &kolkata), "2026-03-11 01:30:00.250");
+        assert_eq!(
+            excel(&at, &jiff::tz::TimeZone::UTC),
+            "2026-03-10 20:00:00.250"
+        );
+        assert_eq!(excel(&Value::Date(20_522), &kolkata), "2026-03-10");
+        assert_eq!(excel(&Value::Date(-1), &kolkata), "1969-12-31");
     }
 }
