@@ -125,6 +125,27 @@ pub enum SinkError {
         zone: String,
     },
 
+    /// A name a pivot view cannot have: not lower-case letters, digits and
+    /// `_` (1 to 63, starting with a letter), or the name of one of the
+    /// sink's own tables or views.
+    #[error(
+        "{name:?} cannot name a pivot view: use lower-case letters, digits and _ (starting \
+         with a letter, at most 63), and no name of the sink's own tables and views"
+    )]
+    BadViewName {
+        /// The name.
+        name: String,
+    },
+
+    /// A pivot view of that name already shows another action.
+    #[error("the pivot view {name} shows action {action_id:?}: choose another --name")]
+    ViewTaken {
+        /// The view.
+        name: String,
+        /// The action it shows.
+        action_id: String,
+    },
+
     /// A role name PostgreSQL could not have.
     #[error("{role:?} is not a role name (1 to 63 bytes, no NUL)")]
     BadRole {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
@@ -93,21 +93,45 @@ fn value(backend: Backend, index: i64, kind: Option<&str>) -> String {
     format!("MAX({when} {expr} END)")
 }
 
+/// How a pivot's `responded_at` is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Times {
+    /// As `YYYY-MM-DD HH:MM:SS.SSS` UTC text on both backends: an export.
+    Text,
+    /// As the `kz_*` views have times (PostgreSQL `timestamptz`): a view.
+    Native,
+}
+
 /// The pivot of `action_id`'s responses as one query (for an export: times
 /// as `YYYY-MM-DD HH:MM:SS.SSS` UTC text on both backends), and its
 /// columns' types. Current answers only, so an updated response shows its
 /// latest answers.
 pub(crate) async fn query(db: &Db, action_id: &str) -> Result<(String, Declared), SinkError> {
     let doing = "reading the action's questions";
+    let mut conn = db.pool.acquire().await.map_err(|e| db.error(doing, e))?;
+    build(&mut conn, db.backend, action_id, Times::Text)
+        .await
+        .map_err(|e| db.error(doing, e))?
+        .ok_or_else(|| SinkError::NoAnswers {
+            action_id: action_id.to_owned(),
+        })
+}
+
+/// [`query`] on a connection; `None` when nobody answered the action.
+pub(crate) async fn build(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    action_id: &str,
+    times: Times,
+) -> Result<Option<(String, Declared)>, sqlx::Error> {
     let questions: Vec<Question> = sqlx::query(
         "SELECT question_index, MAX(title), MAX(question_type) FROM answers \
          WHERE action_id = $1 AND is_invisible = 0 \
          GROUP BY question_index ORDER BY question_index",
     )
     .bind(action_id)
-    .fetch_all(&db.pool)
-    .await
-    .map_err(|e| db.error(doing, e))?
+    .fetch_all(&mut *conn)
+    .await?
     .iter()
     .map(|row| {
         Ok(Question {
@@ -116,14 +140,14 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<(String, Declared)
             kind: row.try_get(2)?,
         })
     })
-    .collect::<Result<_, sqlx::Error>>()
-    .map_err(|e| db.error(doing, e))?;
+    .collect::<Result<_, sqlx::Error>>()?;
     if questions.is_empty() {
-        return Err(SinkError::NoAnswers {
-            action_id: action_id.to_owned(),
-        });
+        return Ok(None);
     }
-    let responded_at = crate::schema::time_text(db.backend, "r.responded_at");
+    let responded_at = match times {
+        Times::Text => crate::schema::time_text(backend, "r.responded_at"),
+        Times::Native => crate::schema::time_native(backend, "r.responded_at"),
+    };
     let mut columns = vec![
         "r.response_id AS response_id".to_owned(),
         format!("{responded_at} AS responded_at"),
@@ -143,7 +167,7 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<(String, Declared)
     for (question, name) in questions.iter().zip(column_names(&questions)) {
         columns.push(format!(
             "{} AS \"{name}\"",
-            value(db.backend, question.index, question.kind.as_deref())
+            value(backend, question.index, question.kind.as_deref())
         ));
         types.push(name, pivot_column(question.kind.as_deref()));
     }
@@ -157,7 +181,147 @@ pub(crate) async fn query(db: &Db, action_id: &str) -> Result<(String, Declared)
          ORDER BY r.responded_at, r.response_id",
         columns.join(", ")
     );
-    Ok((sql, types))
+    Ok(Some((sql, types)))
+}
+
+// ---- pivots kept as views (`kaizala sql pivot`) ----------------------------
+//
+// A pivot view reads projected tables, which a rebuild drops and swaps: so
+// each one is registered in `sink_state` (`pivot_view:NAME`, the action in
+// `detail`) and dropped and made again wherever the sink's own views are
+// (`schema::ensure`), which also picks up questions added since.
+
+/// The `sink_state` names of registered pivot views start with this.
+const REGISTERED: &str = "pivot_view:";
+
+/// The registered pivot views: `(view name, action id)`.
+pub(crate) async fn registered(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query("SELECT name, detail FROM sink_state WHERE name LIKE 'pivot\\_view:%' ESCAPE '\\'")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|row| {
+            let name: String = row.try_get(0)?;
+            let action: Option<String> = row.try_get(1)?;
+            Ok((
+                name.trim_start_matches(REGISTERED).to_owned(),
+                action.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Makes view `name` of `action_id`'s pivot (`false` when nobody answered
+/// the action yet: there are no columns to make).
+pub(crate) async fn create_view(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    name: &str,
+    action_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let Some((select, _)) = build(conn, backend, action_id, Times::Native).await? else {
+        return Ok(false);
+    };
+    sqlx::query(&format!("CREATE VIEW {name} AS {select}"))
+        .execute(&mut *conn)
+        .await?;
+    Ok(true)
+}
+
+/// A pivot view's name: `given`, checked, or `pivot_` and the action's
+/// title (or id) made safe.
+fn view_name(
+    given: Option<&str>,
+    title: Option<&str>,
+    action_id: &str,
+) -> Result<String, SinkError> {
+    let name = match given {
+        Some(name) => name.to_owned(),
+        None => {
+            let mut base = safe_name(title.or(Some(action_id)), 0);
+            base.truncate(57);
+            format!("pivot_{base}")
+        }
+    };
+    let well_formed = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    let taken = crate::schema::tables::by_name(&name).is_some()
+        || crate::schema::views::by_name(&name).is_some()
+        || name.ends_with("__new");
+    if !well_formed || taken {
+        return Err(SinkError::BadViewName { name });
+    }
+    Ok(name)
+}
+
+/// Registers and makes (or makes again, with the questions of now) the
+/// pivot view of `action_id`; returns its name.
+pub(crate) async fn keep_as_view(
+    db: &Db,
+    action_id: &str,
+    name: Option<&str>,
+) -> Result<String, SinkError> {
+    let doing = "making the pivot view";
+    let failed = |e| db.error(doing, e);
+    let mut tx = db.pool.begin().await.map_err(failed)?;
+    let title: Option<String> = sqlx::query("SELECT title FROM actions WHERE action_id = $1")
+        .bind(action_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(failed)?
+        .map(|row| row.try_get::<Option<String>, _>(0))
+        .transpose()
+        .map_err(failed)?
+        .flatten();
+    let name = view_name(name, title.as_deref(), action_id)?;
+    let registered = registered(&mut tx).await.map_err(failed)?;
+    if let Some((_, other)) = registered
+        .iter()
+        .find(|(n, a)| *n == name && a != action_id)
+    {
+        return Err(SinkError::ViewTaken {
+            name,
+            action_id: other.clone(),
+        });
+    }
+    let existing = crate::schema::ensure::existing(&mut tx, db.backend)
+        .await
+        .map_err(failed)?;
+    match existing.get(&name) {
+        Some(true) => {
+            sqlx::query(&format!("DROP VIEW {name}"))
+                .execute(&mut *tx)
+                .await
+                .map_err(failed)?;
+        }
+        Some(false) => return Err(SinkError::BadViewName { name }),
+        None => {}
+    }
+    if !create_view(&mut tx, db.backend, &name, action_id)
+        .await
+        .map_err(failed)?
+    {
+        return Err(SinkError::NoAnswers {
+            action_id: action_id.to_owned(),
+        });
+    }
+    crate::project::note(
+        &mut tx,
+        &format!("{REGISTERED}{name}"),
+        None,
+        action_id,
+        crate::db::now_millis(),
+    )
+    .await
+    .map_err(failed)?;
+    tx.commit().await.map_err(failed)?;
+    Ok(name)
 }
 
 #[cfg(test)]

@@ -99,6 +99,31 @@ impl Sink {
         crate::grants::grant_read_only(&self.inner.db, role).await
     }
 
+    /// Keeps the survey pivot of `action_id` ([`Sink::export_pivot`]) as a
+    /// view, for a BI tool to read like a table: named `name`, or `pivot_`
+    /// and the action's title made safe; returns the name. Its columns
+    /// have the `kz_*` views' types (PostgreSQL `timestamptz` for
+    /// `responded_at`). The view is registered, so a rebuild, which swaps
+    /// the tables under it, makes it again; calling this again (or a
+    /// rebuild) picks up questions added since. [`SinkError::NoAnswers`]
+    /// when nobody answered the action yet; [`SinkError::BadViewName`] and
+    /// [`SinkError::ViewTaken`] for a name it cannot have.
+    ///
+    /// ```no_run
+    /// # async fn pivot() -> Result<(), kaizala_sink::SinkError> {
+    /// let sink = kaizala_sink::Sink::connect("postgres://kz@db.example.org/kaizala").await?;
+    /// let view = sink.keep_pivot_view("a1b2c3", Some("store_visits")).await?;
+    /// assert_eq!(view, "store_visits");
+    /// # Ok(()) }
+    /// ```
+    pub async fn keep_pivot_view(
+        &self,
+        action_id: &str,
+        name: Option<&str>,
+    ) -> Result<String, SinkError> {
+        crate::pivot::keep_as_view(&self.inner.db, action_id, name).await
+    }
+
     /// Makes `zone` (an IANA name such as `Asia/Kolkata`, any letter case)
     /// the sink's time zone: the daily views (`kz_responses_daily`,
     /// `responses_per_day`) bucket by its days from then on, and Excel

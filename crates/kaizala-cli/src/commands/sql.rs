@@ -20,6 +20,25 @@ pub enum SqlCommand {
     /// dashboard show local times in it. Stored in the database, so every
     /// reader agrees.
     SetTimezone(TimezoneArgs),
+    /// Keep the survey pivot of an action (what `export --pivot` writes:
+    /// one row per response, one column per question) as a view, for a
+    /// BI tool to read like a table. Its columns are typed as the kz_*
+    /// views' (PostgreSQL timestamptz, double precision, text). Rebuilds
+    /// make it again; run it again to pick up questions added since.
+    Pivot(PivotArgs),
+}
+
+/// `kaizala sql pivot`.
+#[derive(Debug, Args)]
+pub struct PivotArgs {
+    /// The action (survey) whose responses it shows.
+    pub action_id: String,
+    /// The view's name (lower-case letters, digits and _); by default
+    /// `pivot_` and the action's title made safe.
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 /// `kaizala sql set-timezone`.
@@ -48,7 +67,24 @@ pub async fn run(command: SqlCommand) -> CliResult {
     match command {
         SqlCommand::GrantReadonly(args) => grant_readonly(args).await,
         SqlCommand::SetTimezone(args) => set_timezone(args).await,
+        SqlCommand::Pivot(args) => pivot(args).await,
     }
+}
+
+async fn pivot(args: PivotArgs) -> CliResult {
+    let sink = Sink::connect(&args.db.url()).await?;
+    let made = sink
+        .keep_pivot_view(&args.action_id, args.name.as_deref())
+        .await;
+    sink.close().await;
+    let view = made?;
+    println!("{view}");
+    eprintln!(
+        "view {view}: one row per response to {}, one column per question \
+         (`SELECT * FROM {view}`)",
+        args.action_id
+    );
+    Ok(())
 }
 
 async fn set_timezone(args: TimezoneArgs) -> CliResult {

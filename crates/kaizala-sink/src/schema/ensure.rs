@@ -155,14 +155,24 @@ pub(crate) async fn record_built(
     Ok(())
 }
 
-/// Drops every declared view that exists.
+/// Drops every declared view, and every registered pivot view, that
+/// exists.
 pub(crate) async fn drop_views(
     conn: &mut AnyConnection,
     existing: &BTreeMap<String, bool>,
 ) -> Result<(), sqlx::Error> {
-    for view in views::ALL {
-        if existing.get(view.name) == Some(&true) {
-            query(&format!("DROP VIEW IF EXISTS {}", view.name), vec![])
+    let pivots: Vec<String> = crate::pivot::registered(conn)
+        .await?
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    let names = pivots
+        .iter()
+        .map(String::as_str)
+        .chain(views::ALL.iter().map(|view| view.name));
+    for name in names {
+        if existing.get(name) == Some(&true) {
+            query(&format!("DROP VIEW IF EXISTS {name}"), vec![])
                 .execute(&mut *conn)
                 .await?;
         }
@@ -183,6 +193,16 @@ pub(crate) async fn create_views(
             query(&view.create_sql(backend), vec![])
                 .execute(&mut *conn)
                 .await?;
+        }
+    }
+    // Pivot views, with the questions of now (one nobody answered since
+    // a rebuild waits for its answers, registered).
+    let pivot_reads = ["responses", "answers", "groups"];
+    if pivot_reads.iter().all(|t| current.contains(t)) {
+        for (name, action_id) in crate::pivot::registered(conn).await? {
+            if !existing.contains_key(&name) {
+                crate::pivot::create_view(conn, backend, &name, &action_id).await?;
+            }
         }
     }
     Ok(())

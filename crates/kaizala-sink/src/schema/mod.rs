@@ -338,6 +338,12 @@ pub(crate) fn time_text(backend: Backend, millis: &'static str) -> String {
     }
 }
 
+/// Epoch milliseconds as the `kz_*` views give a time: PostgreSQL
+/// `timestamptz`, SQLite `YYYY-MM-DD HH:MM:SS.SSS` UTC text.
+pub(crate) fn time_native(backend: Backend, millis: &'static str) -> String {
+    Out::Time(millis).sql(backend)
+}
+
 /// A PostgreSQL `timestamptz` as [`time_text`]'s text.
 fn timestamp_text(timestamp: &str) -> String {
     format!("to_char({timestamp} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')")
