@@ -144,3 +144,20 @@ fn a_platform_that_cannot_be_reached() {
     );
     has_hint(&stderr, "kaizala emulator");
 }
+
+#[test]
+fn an_unknown_time_zone_or_a_pivot_view_name_it_cannot_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kaizala.db");
+    let db = db.to_str().unwrap();
+    let stderr = fails(&["sql", "set-timezone", "Asia/Kolkatta", "--db", db], &[]);
+    has_hint(&stderr, "unknown time zone \"Asia/Kolkatta\"");
+    has_hint(&stderr, "Asia/Kolkata");
+    let stderr = fails(
+        &["sql", "pivot", "a1", "--name", "kz_responses", "--db", db],
+        &[],
+    );
+    has_hint(&stderr, "\"kz_responses\" cannot name a pivot view");
+    let stderr = fails(&["sql", "pivot", "a1", "--db", db], &[]);
+    has_hint(&stderr, "no answers to action \"a1\" yet");
+}
