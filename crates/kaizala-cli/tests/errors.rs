@@ -144,3 +144,28 @@ fn a_platform_that_cannot_be_reached() {
     );
     has_hint(&stderr, "kaizala emulator");
 }
+
+/// Built without the `parquet` feature, `--format parquet` says so in one
+/// line (`cargo test -p kaizala-cli --no-default-features --test errors`).
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_its_feature_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let stderr = fails(
+        &[
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "--table",
+            "kz_responses",
+            "--format",
+            "parquet",
+        ],
+        &[],
+    );
+    assert!(
+        stderr.contains("built without the `parquet` feature"),
+        "{stderr}"
+    );
+}

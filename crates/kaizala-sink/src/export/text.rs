@@ -49,7 +49,7 @@ impl std::str::FromStr for Format {
 }
 
 /// A value as text: `None` for `NULL`; numbers as numbers, flags `0`/`1`,
-/// bytes base64 (times and days come as the views' text: [`super::Times`]).
+/// bytes base64 (times and days come as the views' text: [`super::Typing`]).
 fn text(value: &Value<'_>) -> Option<String> {
     Some(match value {
         Value::Null => return None,
