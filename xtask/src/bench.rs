@@ -193,6 +193,10 @@ const PRINTED: &[Printed] = &[
         package: "kaizala-cli",
         bench: "rebuild",
     },
+    Printed {
+        package: "kaizala-cli",
+        bench: "parquet_export",
+    },
 ];
 
 pub(crate) fn run() -> Result<()> {

@@ -2,6 +2,8 @@
 //! are transport-free, so an embedder parsing webhooks never compiles an
 //! async runtime. This fails if either reaches tokio or hyper through normal
 //! or build dependencies (dev-dependencies are exempt: tests may use them).
+//! Likewise the libraries stay free of Apache Arrow: Parquet is a feature of
+//! the `kaizala` binary alone.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -16,26 +18,49 @@ pub(crate) const TRANSPORT_FREE: &[&str] = &["kaizala-types", "kaizala-core"];
 /// Crates they must not reach.
 pub(crate) const FORBIDDEN: &[&str] = &["tokio", "hyper", "hyper-util", "mio"];
 
+/// The library crates, which must not reach Apache Arrow.
+pub(crate) const LIBRARIES: &[&str] = &[
+    "kaizala-types",
+    "kaizala-core",
+    "kaizala-client",
+    "kaizala-webhook",
+    "kaizala-emulator",
+    "kaizala-sink",
+    "kaizala",
+];
+
+/// Apache Arrow and its Parquet writer (`kaizala-cli`'s `parquet` feature).
+pub(crate) const ARROW: &[&str] = &[
+    "arrow-array",
+    "arrow-buffer",
+    "arrow-data",
+    "arrow-schema",
+    "parquet",
+];
+
 pub(crate) fn run() -> Result<()> {
     let json = cmd::output(&mut cmd::cargo(["metadata", "--format-version", "1"]))?;
     let metadata: Value =
         serde_json::from_str(&json).context("cargo metadata printed invalid JSON")?;
-    let violations = violations(&metadata, TRANSPORT_FREE, FORBIDDEN)?;
-    if violations.is_empty() {
-        println!(
-            "dependency boundary holds: {} reach none of {}",
-            TRANSPORT_FREE.join(", "),
-            FORBIDDEN.join(", ")
-        );
+    let mut all = Vec::new();
+    for (roots, forbidden) in [(TRANSPORT_FREE, FORBIDDEN), (LIBRARIES, ARROW)] {
+        let found = violations(&metadata, roots, forbidden)?;
+        if found.is_empty() {
+            println!(
+                "dependency boundary holds: {} reach none of {}",
+                roots.join(", "),
+                forbidden.join(", ")
+            );
+        }
+        all.extend(found);
+    }
+    if all.is_empty() {
         return Ok(());
     }
-    for chain in &violations {
+    for chain in &all {
         eprintln!("  {chain}");
     }
-    bail!(
-        "{} forbidden dependency path(s) from a transport-free crate",
-        violations.len()
-    );
+    bail!("{} forbidden dependency path(s)", all.len());
 }
 
 /// Every shortest chain `root -> … -> forbidden` over non-dev edges of the
@@ -180,6 +205,21 @@ mod tests {
         assert_eq!(
             violations(&graph, TRANSPORT_FREE, FORBIDDEN).unwrap(),
             vec!["kaizala-types -> hyper".to_owned()]
+        );
+    }
+
+    #[test]
+    fn the_workspace_keeps_arrow_in_the_binary() {
+        let json = cmd::output(&mut cmd::cargo(["metadata", "--format-version", "1"])).unwrap();
+        let metadata: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            violations(&metadata, LIBRARIES, ARROW).unwrap(),
+            Vec::<String>::new()
+        );
+        // The check sees the binary's own dependency.
+        assert_eq!(
+            violations(&metadata, &["kaizala-cli"], &["parquet"]).unwrap(),
+            vec!["kaizala-cli -> parquet".to_owned()]
         );
     }
 }

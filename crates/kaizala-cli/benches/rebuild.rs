@@ -35,23 +35,15 @@
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use kaizala_sink::Sink;
 use sqlx::{AnyConnection, Connection, Executor};
 use support::bare_insert::{self, Table};
-use support::events::{Kind, sample_event};
-use support::{baseline, measuring, postgres, scalar, thousands};
+use support::{baseline, fill_log, measuring, postgres, scalar, thousands};
 
 /// Entries per rebuild transaction (`kaizala-sink`'s rebuild batch).
 const REBUILD_BATCH: usize = 5_000;
-/// Events per transaction while filling the log.
-const FILL_BATCH: usize = 10_000;
-
-/// Rows each table should hold after projecting the log.
-type Expected = BTreeMap<&'static str, u64>;
-
 struct Measured {
     backend: &'static str,
     events: usize,
@@ -63,71 +55,6 @@ struct Measured {
 
 fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
-}
-
-/// Appends `n` events to the log as the receiver would have; the rows
-/// projecting them should give.
-async fn fill_log(conn: &mut AnyConnection, sqlite: bool, n: usize) -> Expected {
-    let mut expected = Expected::new();
-    let received = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
-    let mut i = 0;
-    while i < n {
-        let end = (i + FILL_BATCH).min(n);
-        let mut tx = conn.begin_with(begin).await.unwrap();
-        let events: Vec<_> = (i..end)
-            .map(|k| sample_event("rebuild", k as u64, None))
-            .collect();
-        for event in &events {
-            *expected.entry("event_index").or_default() += 1;
-            match event.kind {
-                Kind::SurveyResponse => {
-                    *expected.entry("responses").or_default() += 1;
-                    *expected.entry("answers").or_default() += event.answers as u64;
-                }
-                Kind::TextMessageCreated => *expected.entry("messages").or_default() += 1,
-                Kind::MemberAdded => {
-                    *expected.entry("member_changes").or_default() += 1;
-                    *expected.entry("members").or_default() += 1;
-                }
-            }
-        }
-        for (c, chunk) in events.chunks(64).enumerate() {
-            let first = i + c * 64;
-            let values: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p = 5 * r;
-                    format!("(${},${},${},${},${})", p + 1, p + 2, p + 3, p + 4, p + 5)
-                })
-                .collect();
-            let sql = format!(
-                "INSERT INTO events (position, event_id, event_type, received_at, payload) VALUES {}",
-                values.join(",")
-            );
-            let mut query = sqlx::query(&sql);
-            for (r, event) in chunk.iter().enumerate() {
-                let position = (first + r + 1) as i64;
-                query = query
-                    .bind(position)
-                    .bind(event.id.as_str())
-                    .bind(event.kind.event_type())
-                    .bind(received + position)
-                    .bind(std::str::from_utf8(&event.body).unwrap());
-            }
-            query.execute(&mut *tx).await.unwrap();
-        }
-        tx.commit().await.unwrap();
-        i = end;
-    }
-    sqlx::query("UPDATE sink_state SET value = $1 WHERE name = 'log_head'")
-        .bind(n as i64)
-        .execute(&mut *conn)
-        .await
-        .unwrap();
-    expected
 }
 
 /// Everything written so far on disk, statistics current: each timed phase
@@ -157,7 +84,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
     .unwrap();
 
     let started = Instant::now();
-    let expected = fill_log(&mut conn, sqlite, n).await;
+    let expected = fill_log(&mut conn, sqlite, "rebuild", n).await;
     let fill = started.elapsed();
     settle(&mut conn, sqlite).await;
 

@@ -161,3 +161,28 @@ fn an_unknown_time_zone_or_a_pivot_view_name_it_cannot_have() {
     let stderr = fails(&["sql", "pivot", "a1", "--db", db], &[]);
     has_hint(&stderr, "no answers to action \"a1\" yet");
 }
+
+/// Built without the `parquet` feature, `--format parquet` says so in one
+/// line (`cargo test -p kaizala-cli --no-default-features --test errors`).
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_without_its_feature_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("none.db");
+    let stderr = fails(
+        &[
+            "export",
+            "--db",
+            db.to_str().unwrap(),
+            "--table",
+            "kz_responses",
+            "--format",
+            "parquet",
+        ],
+        &[],
+    );
+    assert!(
+        stderr.contains("built without the `parquet` feature"),
+        "{stderr}"
+    );
+}

@@ -4,7 +4,8 @@
 //! row count and each column the Parquet type its declaration gives (times
 //! `TIMESTAMP WITH TIME ZONE`, flags `BOOLEAN`, days `DATE`, integers
 //! `BIGINT`, doubles `DOUBLE`, text `VARCHAR`), and the values read back
-//! (a time to the millisecond, a Devanagari name). On SQLite always, on
+//! (a time to the millisecond, a Devanagari name); standard output gives
+//! the same file as `--out`. On SQLite always, on
 //! PostgreSQL when `KAIZALA_TEST_POSTGRES_URL` is set.
 //!
 //! DuckDB is Python's, from PyPI: `KAIZALA_TEST_PYTHON` names a Python
@@ -224,6 +225,21 @@ async fn check(db: TestDb) {
         .collect();
     assert_eq!(read, stored, "{}", db.kind);
     assert!(read.values().any(|(_, name)| name == NAME));
+
+    // To standard output, the same file.
+    let out = kaizala(&[
+        "export",
+        "--db",
+        &db.url,
+        "--table",
+        "kz_responses",
+        "--format",
+        "parquet",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let piped = dir.join("piped.parquet");
+    std::fs::write(&piped, &out.stdout).unwrap();
+    assert_eq!(parquet_rows(&python, &piped), expected, "{}", db.kind);
 
     // Doubles, integers and JSON; days.
     let file = dir.join("answers.parquet");

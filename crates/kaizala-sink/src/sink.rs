@@ -274,7 +274,14 @@ impl Sink {
         writer: &mut R,
     ) -> Result<u64, SinkError> {
         let (sql, types) = export::table_query(&self.inner.db, table);
-        export::run(&self.inner.db, &sql, &types, export::Times::Typed, writer).await
+        export::run(
+            &self.inner.db,
+            &sql,
+            &types,
+            export::Typing::Declared,
+            writer,
+        )
+        .await
     }
 
     /// [`Sink::export_pivot`]'s rows as typed values (as
@@ -287,7 +294,14 @@ impl Sink {
         writer: &mut R,
     ) -> Result<u64, SinkError> {
         let (sql, types) = crate::pivot::query(&self.inner.db, action_id).await?;
-        export::run(&self.inner.db, &sql, &types, export::Times::Typed, writer).await
+        export::run(
+            &self.inner.db,
+            &sql,
+            &types,
+            export::Typing::Declared,
+            writer,
+        )
+        .await
     }
 
     /// Events per type, responses, answer distributions.

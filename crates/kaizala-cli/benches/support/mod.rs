@@ -1,5 +1,5 @@
 //! Shared by `kaizala-cli`'s benches (`ingest`, `projection_lag`,
-//! `rebuild`): the load generator, the `kaizala ingest` and baseline
+//! `rebuild`, `parquet_export`): the log filled with the mixed workload, the load generator, the `kaizala ingest` and baseline
 //! processes, and — from `kaizala-sink`'s bench support and this crate's
 //! tests — the baseline receiver, PostgreSQL databases, the bare insert
 //! and the two workloads.
@@ -21,10 +21,85 @@ pub mod survey;
 
 pub use ingest_support::events;
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use events::{Kind, sample_event};
 use kaizala_sink::Sink;
-use sqlx::Row;
+use sqlx::{AnyConnection, Connection, Row};
+
+/// Events per transaction while filling the log.
+const FILL_BATCH: usize = 10_000;
+
+/// Rows each table should hold after projecting the log.
+pub type Expected = BTreeMap<&'static str, u64>;
+
+/// Appends `n` events of the mixed workload (ids starting `prefix`) to the
+/// log as the receiver would have — positions 1…N, the body byte for byte,
+/// 64 rows a statement, `FILL_BATCH` a transaction — and sets `log_head`;
+/// returns the rows projecting them should give, per table.
+pub async fn fill_log(conn: &mut AnyConnection, sqlite: bool, prefix: &str, n: usize) -> Expected {
+    let mut expected = Expected::new();
+    let received = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let begin = if sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let mut i = 0;
+    while i < n {
+        let end = (i + FILL_BATCH).min(n);
+        let mut tx = conn.begin_with(begin).await.unwrap();
+        let events: Vec<_> = (i..end)
+            .map(|k| sample_event(prefix, k as u64, None))
+            .collect();
+        for event in &events {
+            *expected.entry("event_index").or_default() += 1;
+            match event.kind {
+                Kind::SurveyResponse => {
+                    *expected.entry("responses").or_default() += 1;
+                    *expected.entry("answers").or_default() += event.answers as u64;
+                }
+                Kind::TextMessageCreated => *expected.entry("messages").or_default() += 1,
+                Kind::MemberAdded => {
+                    *expected.entry("member_changes").or_default() += 1;
+                    *expected.entry("members").or_default() += 1;
+                }
+            }
+        }
+        for (c, chunk) in events.chunks(64).enumerate() {
+            let first = i + c * 64;
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p = 5 * r;
+                    format!("(${},${},${},${},${})", p + 1, p + 2, p + 3, p + 4, p + 5)
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO events (position, event_id, event_type, received_at, payload) VALUES {}",
+                values.join(",")
+            );
+            let mut query = sqlx::query(&sql);
+            for (r, event) in chunk.iter().enumerate() {
+                let position = (first + r + 1) as i64;
+                query = query
+                    .bind(position)
+                    .bind(event.id.as_str())
+                    .bind(event.kind.event_type())
+                    .bind(received + position)
+                    .bind(std::str::from_utf8(&event.body).unwrap());
+            }
+            query.execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        i = end;
+    }
+    sqlx::query("UPDATE sink_state SET value = $1 WHERE name = 'log_head'")
+        .bind(n as i64)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    expected
+}
 
 /// Whether this run measures (`cargo bench`, which passes `--bench`) rather
 /// than checks once (`cargo test --all-targets`).

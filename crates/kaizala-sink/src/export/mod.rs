@@ -73,7 +73,8 @@ impl ExportColumn {
 }
 
 /// One value of an exported row. It matches its column's [`ColumnType`]
-/// (a `Json` column's values are [`Value::Text`]), or is [`Value::Null`].
+/// (a `Json` column's values are [`Value::Text`]; a number stored in a
+/// text column comes as its text), or is [`Value::Null`].
 /// Text and bytes are borrowed from the row being read where they can be.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -146,9 +147,9 @@ pub(crate) async fn export_query<W: Write + Send>(
     // Excel gets local date-times, made from the typed times; the others
     // the views' UTC text as it is.
     let (zone, times) = if format == Format::ExcelCsv {
-        (crate::time_zone::zone(db).await?, Times::Typed)
+        (crate::time_zone::zone(db).await?, Typing::Declared)
     } else {
-        (jiff::tz::TimeZone::UTC, Times::AsText)
+        (jiff::tz::TimeZone::UTC, Typing::AsStored)
     };
     let mut rows = text::TextRows::new(format, zone, out);
     let count = run(db, sql, types, times, &mut rows).await?;
@@ -156,14 +157,16 @@ pub(crate) async fn export_query<W: Write + Send>(
     Ok(count)
 }
 
-/// How the views' times and days reach a [`RowWriter`].
+/// How values reach a [`RowWriter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Times {
-    /// As [`Value::Timestamp`] and [`Value::Date`].
-    Typed,
-    /// As the text the views give (`YYYY-MM-DD HH:MM:SS.SSS` UTC,
-    /// `YYYY-MM-DD`): what the text formats write.
-    AsText,
+pub(crate) enum Typing {
+    /// Of their column's declared type: the views' times as
+    /// [`Value::Timestamp`], days as [`Value::Date`], and a number SQLite
+    /// keeps in a text column as its text.
+    Declared,
+    /// As the database gives them (times as the views' text,
+    /// `YYYY-MM-DD HH:MM:SS.SSS` UTC): what the text formats write.
+    AsStored,
 }
 
 /// Runs `sql` and gives its columns (typed by `types`) and every row to
@@ -172,7 +175,7 @@ pub(crate) async fn run<R: RowWriter + Send>(
     db: &Db,
     sql: &str,
     types: &Declared,
-    times: Times,
+    typing: Typing,
     writer: &mut R,
 ) -> Result<u64, SinkError> {
     let columns: Vec<ExportColumn> = (&db.pool)
@@ -196,7 +199,7 @@ pub(crate) async fn run<R: RowWriter + Send>(
     {
         let mut values = reuse(std::mem::take(&mut storage));
         for (i, column) in columns.iter().enumerate() {
-            values.push(read(db, &row, i, column, times)?);
+            values.push(read(db, &row, i, column, typing)?);
         }
         writer.row(&values)?;
         storage = reuse(values);
@@ -218,7 +221,7 @@ fn read<'r>(
     row: &'r AnyRow,
     index: usize,
     column: &ExportColumn,
-    times: Times,
+    typing: Typing,
 ) -> Result<Value<'r>, SinkError> {
     use sqlx::any::AnyTypeInfoKind as K;
     let failed = |e| db.error("reading rows to export", e);
@@ -232,6 +235,7 @@ fn read<'r>(
         K::SmallInt | K::Integer | K::BigInt => {
             let n: i64 = row.try_get(index).map_err(failed)?;
             match column.ty {
+                _ if typing == Typing::AsStored => Value::Integer(n),
                 ColumnType::Boolean => Value::Boolean(n != 0),
                 ColumnType::Double => Value::Double(n as f64),
                 ColumnType::Timestamp => Value::Timestamp(n),
@@ -248,7 +252,7 @@ fn read<'r>(
                 reason: format!("{text:?} is not {what}"),
             };
             match column.ty {
-                _ if times == Times::AsText => Value::Text(Cow::Borrowed(text)),
+                _ if typing == Typing::AsStored => Value::Text(Cow::Borrowed(text)),
                 ColumnType::Timestamp => Value::Timestamp(
                     columns::parse_time(text)
                         .ok_or_else(|| bad("a time (YYYY-MM-DD HH:MM:SS.SSS)"))?,
@@ -260,5 +264,19 @@ fn read<'r>(
             }
         }
     };
-    Ok(value)
+    // SQLite types values, not columns: a number in a text column (an
+    // option of `json_each`, say) is given as the text it reads as.
+    let text = |t: String| Value::Text(Cow::Owned(t));
+    Ok(match (typing, column.ty, value) {
+        (Typing::Declared, ColumnType::Text | ColumnType::Json, Value::Integer(n)) => {
+            text(n.to_string())
+        }
+        (Typing::Declared, ColumnType::Text | ColumnType::Json, Value::Double(f)) => {
+            text(f.to_string())
+        }
+        (Typing::Declared, ColumnType::Text | ColumnType::Json, Value::Boolean(b)) => {
+            text(u8::from(b).to_string())
+        }
+        (_, _, value) => value,
+    })
 }

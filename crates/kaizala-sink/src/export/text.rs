@@ -51,7 +51,7 @@ impl std::str::FromStr for Format {
 }
 
 /// A value as text: `None` for `NULL`; numbers as numbers, flags `0`/`1`,
-/// bytes base64 (times and days come as the views' text: [`super::Times`]).
+/// bytes base64 (times and days come as the views' text: [`super::Typing`]).
 fn text(value: &Value<'_>) -> Option<String> {
     Some(match value {
         Value::Null => return None,
@@ -156,7 +156,7 @@ pub(crate) struct TextRows<W> {
 
 impl<W: Write> TextRows<W> {
     /// `zone` is the one [`Format::ExcelCsv`] shows times in (the others
-    /// get times as text already, [`super::Times::AsText`]).
+    /// get times as text already, [`super::Typing::AsStored`]).
     pub(crate) fn new(format: Format, zone: jiff::tz::TimeZone, out: W) -> TextRows<W> {
         TextRows {
             format,
