@@ -257,7 +257,16 @@ async fn incremental_exports_resume_after_the_printed_cursor() {
     );
 
     // Refusals: a table exported whole, a garbled cursor, an unreadable time.
+    std::fs::write(&kept, "garbled").unwrap();
     for (more, expected) in [
+        (
+            ["--table", "kz_groups", "--cursor-file", kept_arg],
+            "kz_messages",
+        ),
+        (
+            ["--table", "kz_messages", "--cursor-file", kept_arg],
+            kept_arg,
+        ),
         (
             ["--table", "kz_groups", "--since", "2026-03-10"],
             "kz_messages",

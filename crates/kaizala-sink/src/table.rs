@@ -196,12 +196,16 @@ impl Table {
         self.since_column().is_some()
     }
 
-    /// The incremental tables and views, comma-separated, for messages.
+    /// The incremental tables and views ([`Table::is_incremental`]), in
+    /// schema order.
+    pub fn incremental() -> impl Iterator<Item = Table> {
+        Table::ALL.into_iter().filter(|t| t.is_incremental())
+    }
+
+    /// Their names, comma-separated, for messages.
     pub(crate) fn incremental_names() -> String {
-        Table::ALL
-            .iter()
-            .filter(|t| t.is_incremental())
-            .map(|t| t.name())
+        Table::incremental()
+            .map(Table::name)
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -22,7 +22,7 @@ pub async fn run(args: ExportArgs) -> CliResult {
         Output::parse(&args.format)?
     };
     let sink = Sink::open_read_only(&args.db.url()).await?;
-    let start = start(&sink, &args).await?;
+    let start = start(&sink, &args, &what).await?;
     let exported = match &args.out {
         Some(path) => {
             let temporary = Temporary::create(path)?;
@@ -62,20 +62,35 @@ pub async fn run(args: ExportArgs) -> CliResult {
 
 /// Where the export starts: after `--after`'s cursor, or the one in
 /// `--cursor-file`, or from `--since`, or from the start.
-async fn start(sink: &Sink, args: &ExportArgs) -> CliResult<Start> {
-    let saved = match &args.cursor_file {
-        Some(path) => match std::fs::read_to_string(path) {
-            Ok(text) => Some(text),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+async fn start(sink: &Sink, args: &ExportArgs, what: &What) -> CliResult<Start> {
+    if let Some(text) = &args.after {
+        return Ok(Start::After(text.parse::<Cursor>()?));
+    }
+    if let (Some(path), What::Table(table)) = (&args.cursor_file, what) {
+        if !table.is_incremental() {
+            let incremental: Vec<&str> = Table::incremental().map(Table::name).collect();
+            return Err(CliError::new(format!(
+                "{table} is exported whole, so it has no cursor to keep in {}",
+                path.display()
+            ))
+            .hint(format!(
+                "--cursor-file works with {}",
+                incremental.join(", ")
+            )));
+        }
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let cursor = text.parse::<Cursor>().map_err(|err| {
+                    CliError::new(format!("{}: {err}", path.display()))
+                        .hint("remove the file to export from --since (or everything) again")
+                })?;
+                return Ok(Start::After(cursor));
+            }
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
                 return Err(CliError::new(format!("reading {}: {err}", path.display())));
             }
-        },
-        None => None,
-    };
-    if let Some(text) = args.after.as_ref().or(saved.as_ref()) {
-        let cursor: Cursor = text.parse()?;
-        return Ok(Start::After(cursor));
+        }
     }
     match &args.since {
         Some(text) => Ok(Start::since_text(text, &sink.time_zone().await?)?),
