@@ -256,6 +256,13 @@ async fn incremental_exports_resume_after_the_printed_cursor() {
         std::fs::read_to_string(&kept).unwrap().trim()
     );
 
+    // --help names every incremental table.
+    let help = text(&kaizala(&["export", "--help"]).stdout);
+    let since = &help[help.find("--since <TIME>").unwrap()..help.find("--after <CURSOR>").unwrap()];
+    for table in kaizala_sink::Table::incremental() {
+        assert!(since.contains(table.name()), "--since's help omits {table}");
+    }
+
     // Refusals: a table exported whole, a garbled cursor, an unreadable time.
     std::fs::write(&kept, "garbled").unwrap();
     for (more, expected) in [
