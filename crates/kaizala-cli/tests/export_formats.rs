@@ -143,3 +143,152 @@ async fn a_reader_that_stops_early_is_not_an_error() {
     assert!(out.status.success(), "{said}");
     assert!(!said.contains("Broken pipe"), "{said}");
 }
+
+/// Stores text messages `(event id, received at in epoch ms)` and projects
+/// them.
+async fn messages_at(db: &str, messages: &[(&str, u64)]) {
+    let sink = Sink::connect(db).await.unwrap();
+    for (id, millis) in messages {
+        let event = json!({"eventId": id, "eventType": "TextMessageCreated",
+            "objectId": "g1", "objectType": "Group", "data": {"text": id}});
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(*millis);
+        sink.event_store()
+            .store(&IncomingEvent::new(serde_json::to_vec(&event).unwrap(), at).unwrap())
+            .await
+            .unwrap();
+    }
+    sink.project().await.unwrap();
+    sink.close().await;
+}
+
+/// The event ids in an NDJSON file.
+fn ids_in(file: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let row: serde_json::Value = serde_json::from_str(line).unwrap();
+            row["event_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// The cursor `kaizala export` printed on standard error.
+fn next_cursor(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("next cursor: "))
+        .unwrap_or_else(|| panic!("no next cursor in {stderr}"))
+        .to_owned()
+}
+
+/// `--after` the printed cursor exports only the newer rows; `--since` a
+/// local time of the sink's zone; `--cursor-file` keeps the cursor.
+#[tokio::test]
+async fn incremental_exports_resume_after_the_printed_cursor() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sink.db");
+    let db = db.to_str().unwrap();
+    // 2026-03-10T20:00:00Z is 2026-03-11 01:30 in Kolkata.
+    let t = 1_773_172_800_000;
+    messages_at(db, &[("m1", t - 60_000), ("m2", t)]).await;
+    let first = dir.path().join("first.ndjson");
+    let export_as = |format: &str, out: &std::path::Path, more: &[&str]| {
+        let table = ["--table", "kz_messages", "--format", format];
+        let mut args = vec!["export", "--db", db];
+        args.extend_from_slice(&table);
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(more);
+        let out = kaizala(&args);
+        let said = text(&out.stderr);
+        assert!(out.status.success(), "{said}");
+        said
+    };
+    let export = |out: &std::path::Path, more: &[&str]| export_as("ndjson", out, more);
+    let said = export(&first, &[]);
+    assert_eq!(ids_in(&first), ["m1", "m2"]);
+    assert!(said.contains("--after"), "no hint: {said}");
+    let cursor = next_cursor(&said);
+    let first_cursor = cursor.clone();
+
+    // m3 ties m2's time with a greater id; m4 is later.
+    messages_at(db, &[("m3", t), ("m4", t + 1)]).await;
+    let second = dir.path().join("second.ndjson");
+    let said = export(&second, &["--after", &cursor]);
+    assert_eq!(ids_in(&second), ["m3", "m4"]);
+    let cursor = next_cursor(&said);
+    let said = export(&second, &["--after", &cursor]);
+    assert!(ids_in(&second).is_empty());
+    assert!(said.contains("nothing new since the cursor"), "{said}");
+    assert_eq!(next_cursor(&said), cursor);
+
+    // A local time of the sink's zone, and the same instant in UTC.
+    let sink = Sink::connect(db).await.unwrap();
+    sink.set_time_zone("Asia/Kolkata").await.unwrap();
+    sink.close().await;
+    for since in ["2026-03-11 01:30", "2026-03-10T20:00:00Z"] {
+        export(&second, &["--since", since]);
+        assert_eq!(ids_in(&second), ["m2", "m3", "m4"], "--since {since}");
+    }
+
+    // A cursor file: from --since the first time, then after its cursor.
+    let kept = dir.path().join("cursor");
+    let kept_arg = kept.to_str().unwrap();
+    export(
+        &second,
+        &["--cursor-file", kept_arg, "--since", "2026-03-11"],
+    );
+    assert_eq!(ids_in(&second), ["m1", "m2", "m3", "m4"]);
+    assert!(std::fs::read_to_string(&kept).unwrap().starts_with("kz1."));
+    messages_at(db, &[("m5", t + 2)]).await;
+    export(
+        &second,
+        &["--cursor-file", kept_arg, "--since", "2026-03-11"],
+    );
+    assert_eq!(ids_in(&second), ["m5"]);
+
+    // Parquet resumes alike: the rows after the first export, its cursor.
+    let parquet = dir.path().join("new.parquet");
+    let said = export_as("parquet", &parquet, &["--after", &first_cursor]);
+    assert!(said.contains("3 rows of kz_messages"), "{said}");
+    assert_eq!(
+        next_cursor(&said),
+        std::fs::read_to_string(&kept).unwrap().trim()
+    );
+
+    // --help names every incremental table.
+    let help = text(&kaizala(&["export", "--help"]).stdout);
+    let since = &help[help.find("--since <TIME>").unwrap()..help.find("--after <CURSOR>").unwrap()];
+    for table in kaizala_sink::Table::incremental() {
+        assert!(since.contains(table.name()), "--since's help omits {table}");
+    }
+
+    // Refusals: a table exported whole, a garbled cursor, an unreadable time.
+    std::fs::write(&kept, "garbled").unwrap();
+    for (more, expected) in [
+        (
+            ["--table", "kz_groups", "--cursor-file", kept_arg],
+            "kz_messages",
+        ),
+        (
+            ["--table", "kz_messages", "--cursor-file", kept_arg],
+            kept_arg,
+        ),
+        (
+            ["--table", "kz_groups", "--since", "2026-03-10"],
+            "kz_messages",
+        ),
+        (["--table", "kz_messages", "--after", "kz1.???"], "cursor"),
+        (
+            ["--table", "kz_messages", "--since", "yesterday"],
+            "yesterday",
+        ),
+    ] {
+        let mut args = vec!["export", "--db", db];
+        args.extend_from_slice(&more);
+        let out = kaizala(&args);
+        let said = text(&out.stderr);
+        assert!(!out.status.success(), "{more:?}");
+        assert!(said.contains(expected), "{more:?}: {said}");
+    }
+}

@@ -196,6 +196,36 @@ pub enum SinkError {
         reason: String,
     },
 
+    /// A text given as an export cursor ([`Cursor`](crate::Cursor)) that
+    /// is not one, or not one for the table exported.
+    #[error("not a usable export cursor: {reason}")]
+    BadCursor {
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// An incremental export ([`Start::Since`](crate::Start::Since),
+    /// [`Start::After`](crate::Start::After)) of a table exported whole.
+    #[error(
+        "{table} is exported whole, not incrementally; the incremental tables and views are {incremental}"
+    )]
+    NotIncremental {
+        /// The table asked for.
+        table: String,
+        /// The incremental ones, comma-separated.
+        incremental: String,
+    },
+
+    /// A time to export from ([`Start::since_text`](crate::Start::since_text))
+    /// that could not be read.
+    #[error(
+        "{text:?} is not a time: give RFC 3339 (2026-03-10T20:00:00Z, 2026-03-10T20:00:00+05:30) or a date and time of the sink's time zone (2026-03-10, 2026-03-10 08:00, 2026-03-10T08:00:00)"
+    )]
+    BadTime {
+        /// The text given.
+        text: String,
+    },
+
     /// The name is not a table or view the sink exports.
     #[error("no table or view named {name:?}: known are {known}")]
     UnknownTable {

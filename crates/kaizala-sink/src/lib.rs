@@ -26,6 +26,9 @@
 //! - [`Sink::export`] (CSV, JSON, NDJSON), [`Sink::export_rows`] (typed
 //!   rows, to a [`RowWriter`] of the caller's: the CLI's Parquet writer),
 //!   [`Sink::summary`], [`Sink::dashboard`], [`Sink::counts`] read it back.
+//!   [`Sink::export_from`] and [`Sink::export_rows_from`] export
+//!   incrementally: from a [`Start`] (a time, or the opaque [`Cursor`] an
+//!   earlier export returned in its [`Exported`]).
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -96,7 +99,7 @@ mod write;
 
 pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};
-pub use export::{ColumnType, ExportColumn, Format, RowWriter, Value};
+pub use export::{ColumnType, Cursor, ExportColumn, Exported, Format, RowWriter, Start, Value};
 pub use project::rebuild::{RebuildProgress, RebuildReport};
 pub use project::status::Status;
 pub use project::{ProjectionReport, Projector, ProjectorHandle, ProjectorStats};

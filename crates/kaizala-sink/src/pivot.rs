@@ -146,7 +146,7 @@ pub(crate) async fn build(
     }
     let responded_at = match times {
         Times::Text => crate::schema::time_text(backend, "r.responded_at"),
-        Times::Native => crate::schema::time_native(backend, "r.responded_at"),
+        Times::Native => crate::schema::view_time(backend, "r.responded_at"),
     };
     let mut columns = vec![
         "r.response_id AS response_id".to_owned(),

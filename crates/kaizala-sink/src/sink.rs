@@ -7,7 +7,7 @@ use kaizala_client::Client;
 
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
-use crate::export::{self, Format, RowWriter};
+use crate::export::{self, Exported, Format, RowWriter, Start};
 use crate::project::rebuild::{self, RebuildProgress, RebuildReport};
 use crate::project::status::{self, Status};
 use crate::project::{ProjectionReport, Projector, Shared};
@@ -231,14 +231,48 @@ impl Sink {
     }
 
     /// Writes every row of `table` to `writer` as `format`; returns the
-    /// number of rows.
+    /// number of rows. [`Sink::export_from`] from [`Start::All`].
     pub async fn export<W: Write + Send>(
         &self,
         table: Table,
         format: Format,
         writer: W,
     ) -> Result<u64, SinkError> {
-        export::export(&self.inner.db, table, format, writer).await
+        Ok(self
+            .export_from(table, &Start::All, format, writer)
+            .await?
+            .rows)
+    }
+
+    /// Writes the rows of `table` from `start` to `writer` as `format`, in
+    /// export order: every row ([`Start::All`]), those at or after an
+    /// instant ([`Start::Since`]), or those after an earlier export's last
+    /// ([`Start::After`]). Returns how many, and the cursor to resume
+    /// after them ([`Exported::cursor`]), for an incremental table
+    /// ([`Table::is_incremental`]). [`SinkError::NotIncremental`] for
+    /// `Since`/`After` on a table exported whole; [`SinkError::BadCursor`]
+    /// for a cursor of another table.
+    ///
+    /// ```no_run
+    /// # async fn resume() -> Result<(), kaizala_sink::SinkError> {
+    /// use kaizala_sink::{Format, Sink, Start, Table};
+    /// let sink = Sink::open_read_only("sqlite:kaizala.db").await?;
+    /// let first = sink.export_from(Table::KzMessages, &Start::All, Format::Ndjson, std::io::sink()).await?;
+    /// if let Some(cursor) = first.cursor {
+    ///     // Later: only the messages stored since.
+    ///     let newer = sink.export_from(Table::KzMessages, &Start::After(cursor), Format::Ndjson, std::io::stdout()).await?;
+    ///     eprintln!("{} new messages", newer.rows);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn export_from<W: Write + Send>(
+        &self,
+        table: Table,
+        start: &Start,
+        format: Format,
+        writer: W,
+    ) -> Result<Exported, SinkError> {
+        export::export(&self.inner.db, table, start, format, writer).await
     }
 
     /// Writes the pivot of `action_id`'s responses to `writer` as
@@ -256,8 +290,10 @@ impl Sink {
         format: Format,
         writer: W,
     ) -> Result<u64, SinkError> {
-        let (sql, types) = crate::pivot::query(&self.inner.db, action_id).await?;
-        export::export_query(&self.inner.db, &sql, &types, format, writer).await
+        let query = export::Query::plain(crate::pivot::query(&self.inner.db, action_id).await?);
+        Ok(export::export_query(&self.inner.db, query, format, writer)
+            .await?
+            .rows)
     }
 
     /// Gives every row of `table` to `writer` as typed values, in the
@@ -273,15 +309,22 @@ impl Sink {
         table: Table,
         writer: &mut R,
     ) -> Result<u64, SinkError> {
-        let (sql, types) = export::table_query(&self.inner.db, table);
-        export::run(
-            &self.inner.db,
-            &sql,
-            &types,
-            export::Typing::Declared,
-            writer,
-        )
-        .await
+        Ok(self
+            .export_rows_from(table, &Start::All, writer)
+            .await?
+            .rows)
+    }
+
+    /// [`Sink::export_rows`] from `start`, as [`Sink::export_from`]: the
+    /// rows of `table` from there as typed values, and the cursor to resume
+    /// after them.
+    pub async fn export_rows_from<R: RowWriter + Send>(
+        &self,
+        table: Table,
+        start: &Start,
+        writer: &mut R,
+    ) -> Result<Exported, SinkError> {
+        export::export_rows(&self.inner.db, table, start, writer).await
     }
 
     /// [`Sink::export_pivot`]'s rows as typed values (as
@@ -293,15 +336,12 @@ impl Sink {
         action_id: &str,
         writer: &mut R,
     ) -> Result<u64, SinkError> {
-        let (sql, types) = crate::pivot::query(&self.inner.db, action_id).await?;
-        export::run(
-            &self.inner.db,
-            &sql,
-            &types,
-            export::Typing::Declared,
-            writer,
+        let query = export::Query::plain(crate::pivot::query(&self.inner.db, action_id).await?);
+        Ok(
+            export::run(&self.inner.db, query, export::Typing::Declared, writer)
+                .await?
+                .rows,
         )
-        .await
     }
 
     /// Events per type, responses, answer distributions.

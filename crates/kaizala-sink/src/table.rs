@@ -177,12 +177,65 @@ impl Table {
             Table::KzAttachments => "sent_at, event_id, item_index",
             Table::KzActions => "action_id",
             Table::KzResponses => "responded_at, response_id",
-            Table::KzAnswers => "response_id, question_index",
+            Table::KzAnswers => "responded_at, response_id, question_index",
             Table::KzReactions => "reference_id",
             Table::KzEvents => "position",
             Table::KzResponsesDaily => "day, action_id, group_id",
             Table::KzAnswerCounts => "action_id, question_index, answer",
         }
+    }
+
+    /// Whether it can be exported incrementally ([`Start::Since`],
+    /// [`Start::After`]): its export order starts with a time or a log
+    /// position, so the rows after a given one are the newer ones. The
+    /// others (current state, counts, daily views) are exported whole.
+    ///
+    /// [`Start::Since`]: crate::Start::Since
+    /// [`Start::After`]: crate::Start::After
+    pub fn is_incremental(self) -> bool {
+        self.since_column().is_some()
+    }
+
+    /// The incremental tables and views ([`Table::is_incremental`]), in
+    /// schema order.
+    pub fn incremental() -> impl Iterator<Item = Table> {
+        Table::ALL.into_iter().filter(|t| t.is_incremental())
+    }
+
+    /// Their names, comma-separated, for messages.
+    pub(crate) fn incremental_names() -> String {
+        Table::incremental()
+            .map(Table::name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The time [`Start::Since`](crate::Start::Since) compares: when a log
+    /// entry was received (or fetched, or logged), else the event's own
+    /// time, the first cursor column. `None` when exported whole.
+    pub(crate) fn since_column(self) -> Option<&'static str> {
+        match self {
+            Table::Events | Table::Quarantine | Table::EventIndex | Table::KzEvents => {
+                Some("received_at")
+            }
+            Table::PullLog => Some("fetched_at"),
+            Table::ProjectionErrors => Some("logged_at"),
+            Table::MemberChanges
+            | Table::KzMemberChanges
+            | Table::Messages
+            | Table::KzMessages
+            | Table::Attachments
+            | Table::KzAttachments
+            | Table::Responses
+            | Table::KzResponses
+            | Table::KzAnswers => self.cursor_columns().next(),
+            _ => None,
+        }
+    }
+
+    /// The columns an incremental export resumes after: its export order's.
+    pub(crate) fn cursor_columns(self) -> impl Iterator<Item = &'static str> {
+        self.order_by().split(", ")
     }
 
     fn known() -> String {

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
-use kaizala_sink::{Format, Table};
+use kaizala_sink::{Cursor, Format, SinkError, Start, Table};
 use kaizala_webhook::store::{EventStore, QuarantinedBody};
 use serde_json::{Value, json};
 use support::{databases, incoming, incoming_at};
@@ -454,5 +454,192 @@ async fn typed_rows_of_every_table_and_view_match_their_declarations() {
             .map(|i| format!("{:?}", Value::Timestamp(1_800_000_000_000 + i * 86_400_000)))
             .collect();
         assert_eq!(times, expected, "{}", db.kind);
+    }
+}
+
+/// The `event_id`s of an NDJSON export, in order.
+fn event_ids(ndjson: &[u8]) -> Vec<String> {
+    std::str::from_utf8(ndjson)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let row: Value = serde_json::from_str(line).unwrap();
+            row["event_id"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Exports `table` from `start` as NDJSON: the event ids and the result.
+async fn ndjson_from(
+    sink: &kaizala_sink::Sink,
+    table: Table,
+    start: &Start,
+) -> (Vec<String>, kaizala_sink::Exported) {
+    let mut out = Vec::new();
+    let exported = sink
+        .export_from(table, start, Format::Ndjson, &mut out)
+        .await
+        .unwrap();
+    let ids = event_ids(&out);
+    assert_eq!(exported.rows, ids.len() as u64);
+    (ids, exported)
+}
+
+/// Collects typed rows' cursor-free count (what the Parquet writer gets).
+#[derive(Default)]
+struct Counted(u64);
+
+impl kaizala_sink::RowWriter for Counted {
+    fn columns(&mut self, _: &[kaizala_sink::ExportColumn]) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn row(&mut self, _: &[kaizala_sink::Value<'_>]) -> std::io::Result<()> {
+        self.0 += 1;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn incremental_exports_resume_after_a_cursor_or_from_a_time() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        fill(&sink).await;
+        let t0 = SystemTime::UNIX_EPOCH + Duration::from_millis(1_600_000_000_000);
+        let all = ["m0", "m1", "m2", "m3", "m4"];
+
+        let mut cursors = Vec::new();
+        for table in [Table::KzMessages, Table::Messages] {
+            let (ids, first) = ndjson_from(&sink, table, &Start::All).await;
+            assert_eq!(ids, all, "{}", db.kind);
+            cursors.push(first.cursor.expect("an incremental table gives a cursor"));
+        }
+
+        // m5 has m4's time and a greater id (the tie); m6 is later.
+        let store = sink.event_store();
+        for (id, secs) in [("m5", 4), ("m6", 5)] {
+            let event = json!({"eventId": id, "eventType": "TextMessageCreated",
+                "objectId": "g1", "objectType": "Group", "data": {"text": id}});
+            store
+                .store(&incoming_at(&event, t0 + Duration::from_secs(secs)))
+                .await
+                .unwrap();
+        }
+        sink.project().await.unwrap();
+
+        for (table, cursor) in [Table::KzMessages, Table::Messages]
+            .into_iter()
+            .zip(cursors)
+        {
+            let what = format!("{} on {}", table, db.kind);
+            // Through its text, as a script would keep it.
+            let cursor: Cursor = cursor.to_string().parse().unwrap();
+            let (ids, next) = ndjson_from(&sink, table, &Start::After(cursor.clone())).await;
+            assert_eq!(ids, ["m5", "m6"], "{what}");
+            let next = next.cursor.unwrap();
+            assert_ne!(next, cursor, "{what}");
+            assert_eq!(next.table(), table);
+
+            // Nothing newer: no rows, and the same cursor back.
+            let (ids, again) = ndjson_from(&sink, table, &Start::After(next.clone())).await;
+            assert!(ids.is_empty(), "{what}: {ids:?}");
+            assert_eq!(again.cursor, Some(next.clone()), "{what}");
+
+            // Typed rows (Parquet's path) resume alike, with the same cursor.
+            let mut counted = Counted::default();
+            let typed = sink
+                .export_rows_from(table, &Start::After(cursor), &mut counted)
+                .await
+                .unwrap();
+            assert_eq!((typed.rows, counted.0), (2, 2), "{what}");
+            assert_eq!(typed.cursor, Some(next), "{what}");
+
+            // From m4's instant: m4 and the tie included.
+            let since = Start::Since(1_600_000_004_000);
+            let (ids, _) = ndjson_from(&sink, table, &since).await;
+            assert_eq!(ids, ["m4", "m5", "m6"], "{what}");
+            let text = Start::since_text("2020-09-13 12:26:44", "UTC").unwrap();
+            assert_eq!(text, since, "{what}");
+        }
+
+        // The logs and the other event-ordered views resume too.
+        for table in [
+            Table::Events,
+            Table::EventIndex,
+            Table::KzEvents,
+            Table::KzResponses,
+            Table::KzAnswers,
+            Table::Quarantine,
+        ] {
+            let all = sink
+                .export_from(table, &Start::All, Format::Csv, std::io::sink())
+                .await
+                .unwrap();
+            assert!(all.rows > 0, "{table}");
+            let cursor = all.cursor.unwrap();
+            let after = sink
+                .export_from(table, &Start::After(cursor), Format::Csv, std::io::sink())
+                .await
+                .unwrap();
+            assert_eq!(after.rows, 0, "{table} on {}", db.kind);
+            let since = sink
+                .export_from(table, &Start::Since(0), Format::Csv, std::io::sink())
+                .await
+                .unwrap();
+            assert_eq!(since.rows, all.rows, "{table} on {}", db.kind);
+        }
+
+        // A cursor of another table, a garbled one, a table exported whole.
+        let (_, messages) = ndjson_from(&sink, Table::KzMessages, &Start::All).await;
+        let other = Start::After(messages.cursor.unwrap());
+        let err = sink
+            .export_from(Table::KzResponses, &other, Format::Csv, std::io::sink())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SinkError::BadCursor { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("kz_messages") && text.contains("kz_responses") && !text.contains('\n'),
+            "{text}"
+        );
+        let err = sink
+            .export_from(
+                Table::KzGroups,
+                &Start::Since(0),
+                Format::Csv,
+                std::io::sink(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SinkError::NotIncremental { .. }), "{err}");
+        assert!(err.to_string().contains("kz_messages"), "{err}");
+        assert!(!Table::KzGroups.is_incremental() && Table::KzAnswers.is_incremental());
+    }
+}
+
+#[test]
+fn garbled_cursors_fail_with_a_typed_error() {
+    use base64::Engine as _;
+    let encode = |json: &str| {
+        format!(
+            "kz1.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        )
+    };
+    let good = encode(r#"["kz_messages",1600000004000,"m4"]"#);
+    assert_eq!(good.parse::<Cursor>().unwrap().table(), Table::KzMessages);
+    for bad in [
+        String::new(),
+        "m4".to_owned(),
+        "kz1.!!!".to_owned(),
+        encode("{}"),
+        encode(r#"["kz_messages",1600000004000]"#),
+        encode(r#"["kz_messages",1600000004000,"m4",1]"#),
+        encode(r#"["kz_messages","m4",1600000004000]"#),
+        encode(r#"["kz_groups","g1"]"#),
+        encode(r#"["users",1]"#),
+    ] {
+        let err = bad.parse::<Cursor>().unwrap_err();
+        assert!(matches!(err, SinkError::BadCursor { .. }), "{bad}: {err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 }

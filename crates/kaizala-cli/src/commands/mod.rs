@@ -210,6 +210,30 @@ pub struct ExportArgs {
     /// export and a failed one leaves the old file as it was.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Export only the rows at or after TIME: RFC 3339 with an offset or
+    /// `Z` (2026-03-10T20:00:00Z, 2026-03-10T20:00:00+05:30), or a date
+    /// and time without one (2026-03-10, "2026-03-10 08:00"), a local time
+    /// of the sink's time zone (`kaizala sql set-timezone`). The time is
+    /// when an event was received (events, event_index, kz_events,
+    /// quarantine), fetched (pull_log) or logged (projection_errors), else
+    /// its own time (sent_at, changed_at, responded_at). Only for the
+    /// tables and views with a time or log order: events, pull_log,
+    /// quarantine, event_index, member_changes, messages, attachments,
+    /// responses, projection_errors, kz_member_changes, kz_messages,
+    /// kz_attachments, kz_responses, kz_answers, kz_events.
+    #[arg(long, value_name = "TIME", conflicts_with_all = ["pivot", "after"])]
+    pub since: Option<String>,
+    /// Export only the rows after those an earlier export gave: the cursor
+    /// it printed (`next cursor: kz1.…` on standard error). Each export of
+    /// an incremental table (see --since) prints the cursor to give next.
+    #[arg(long, value_name = "CURSOR", conflicts_with = "pivot")]
+    pub after: Option<String>,
+    /// Keep the cursor in FILE, for a job run again and again: start after
+    /// the cursor in FILE when it exists (else from --since, or from the
+    /// start), and write the next cursor to it once the export is
+    /// complete (and --out written), replacing it whole.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["pivot", "after"])]
+    pub cursor_file: Option<PathBuf>,
 }
 
 /// `kaizala dashboard`.

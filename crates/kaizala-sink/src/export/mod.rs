@@ -5,6 +5,7 @@
 //! as typed [`Value`]s.
 
 mod columns;
+mod incremental;
 mod text;
 
 use std::borrow::Cow;
@@ -15,11 +16,13 @@ use sqlx::any::AnyRow;
 use sqlx::{Column, Executor, Row, Statement, ValueRef};
 
 pub(crate) use columns::{Declared, pivot_column};
+pub use incremental::{Cursor, Exported, Start};
 pub use text::Format;
 
 use crate::db::Db;
 use crate::error::SinkError;
 use crate::table::Table;
+use crate::write::Arg;
 
 /// The type of an exported column, as the schema declares it (not guessed
 /// from the values: a column of `NULL`s has its type too).
@@ -112,38 +115,74 @@ pub trait RowWriter {
     fn row(&mut self, values: &[Value<'_>]) -> std::io::Result<()>;
 }
 
-/// The query exporting `table`, in a stable order, and its columns' types.
-pub(crate) fn table_query(db: &Db, table: Table) -> (String, Declared) {
+/// A query of an export: its SQL, parameters and columns' declared types.
+pub(crate) struct Query {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub types: Declared,
+}
+
+impl Query {
+    /// `sql` without parameters (a pivot's).
+    pub(crate) fn plain((sql, types): (String, Declared)) -> Query {
+        Query {
+            sql,
+            args: Vec::new(),
+            types,
+        }
+    }
+}
+
+/// The query exporting `table` from `start`, in a stable order (its
+/// cursor's), and its columns' types.
+pub(crate) fn table_query(db: &Db, table: Table, start: &Start) -> Result<Query, SinkError> {
     let select = crate::schema::views::by_name(table.name())
         .map_or_else(|| "*".to_owned(), |view| view.export_columns(db.backend));
+    let (filter, args) = incremental::filter(db, table, start)?;
     let sql = format!(
-        "SELECT {select} FROM {} ORDER BY {}",
+        "SELECT {select} FROM {}{filter} ORDER BY {}",
         table.name(),
         table.order_by()
     );
-    (sql, columns::declared(table.name()))
+    Ok(Query {
+        sql,
+        args,
+        types: columns::declared(table.name()),
+    })
 }
 
-/// Writes every row of `table` to `out` as `format`; returns how many.
+/// Writes the rows of `table` from `start` to `out` as `format`.
 pub(crate) async fn export<W: Write + Send>(
     db: &Db,
     table: Table,
+    start: &Start,
     format: Format,
     out: W,
-) -> Result<u64, SinkError> {
-    let (sql, types) = table_query(db, table);
-    export_query(db, &sql, &types, format, out).await
+) -> Result<Exported, SinkError> {
+    let query = table_query(db, table, start)?;
+    let ran = export_query(db, query, format, out).await?;
+    ran.exported(db, table, start)
 }
 
-/// Writes every row `sql` gives (its columns typed by `types`) to `out` as
-/// `format`; returns how many.
+/// Gives the rows of `table` from `start` to `writer` as typed values.
+pub(crate) async fn export_rows<R: RowWriter + Send>(
+    db: &Db,
+    table: Table,
+    start: &Start,
+    writer: &mut R,
+) -> Result<Exported, SinkError> {
+    let query = table_query(db, table, start)?;
+    let ran = run(db, query, Typing::Declared, writer).await?;
+    ran.exported(db, table, start)
+}
+
+/// Writes every row `query` gives to `out` as `format`.
 pub(crate) async fn export_query<W: Write + Send>(
     db: &Db,
-    sql: &str,
-    types: &Declared,
+    query: Query,
     format: Format,
     out: W,
-) -> Result<u64, SinkError> {
+) -> Result<Ran, SinkError> {
     // Excel gets local date-times, made from the typed times; the others
     // the views' UTC text as it is.
     let (zone, times) = if format == Format::ExcelCsv {
@@ -152,9 +191,28 @@ pub(crate) async fn export_query<W: Write + Send>(
         (jiff::tz::TimeZone::UTC, Typing::AsStored)
     };
     let mut rows = text::TextRows::new(format, zone, out);
-    let count = run(db, sql, types, times, &mut rows).await?;
+    let ran = run(db, query, times, &mut rows).await?;
     rows.finish()?;
-    Ok(count)
+    Ok(ran)
+}
+
+/// What [`run`] did: how many rows, its columns, and the last row (kept,
+/// not copied, for the next cursor).
+pub(crate) struct Ran {
+    pub rows: u64,
+    columns: Vec<ExportColumn>,
+    last: Option<AnyRow>,
+}
+
+impl Ran {
+    /// What an export of `table` from `start` did, with its next cursor.
+    fn exported(self, db: &Db, table: Table, start: &Start) -> Result<Exported, SinkError> {
+        let cursor = incremental::next_cursor(db, table, start, &self.columns, self.last.as_ref())?;
+        Ok(Exported {
+            rows: self.rows,
+            cursor,
+        })
+    }
 }
 
 /// How values reach a [`RowWriter`].
@@ -169,17 +227,16 @@ pub(crate) enum Typing {
     AsStored,
 }
 
-/// Runs `sql` and gives its columns (typed by `types`) and every row to
-/// `writer`; returns how many rows.
+/// Runs `query` and gives its columns and every row to `writer`.
 pub(crate) async fn run<R: RowWriter + Send>(
     db: &Db,
-    sql: &str,
-    types: &Declared,
+    query: Query,
     typing: Typing,
     writer: &mut R,
-) -> Result<u64, SinkError> {
+) -> Result<Ran, SinkError> {
+    let Query { sql, args, types } = query;
     let columns: Vec<ExportColumn> = (&db.pool)
-        .prepare(sql)
+        .prepare(&sql)
         .await
         .map_err(|e| db.error("preparing the export", e))?
         .columns()
@@ -187,11 +244,12 @@ pub(crate) async fn run<R: RowWriter + Send>(
         .map(|c| ExportColumn::new(c.name(), types.of(c.name())))
         .collect();
     writer.columns(&columns)?;
-    let mut rows = sqlx::query(sql).fetch(&db.pool);
+    let mut rows = crate::write::query(&sql, args).fetch(&db.pool);
     // The values borrow their row: one vector's storage serves every row,
     // handed back empty after each.
     let mut storage: Vec<Value<'static>> = Vec::with_capacity(columns.len());
     let mut count = 0u64;
+    let mut last = None;
     while let Some(row) = rows
         .try_next()
         .await
@@ -204,8 +262,15 @@ pub(crate) async fn run<R: RowWriter + Send>(
         writer.row(&values)?;
         storage = reuse(values);
         count += 1;
+        // Moved, not copied: the next cursor is read from it at the end.
+        last = Some(row);
     }
-    Ok(count)
+    drop(rows);
+    Ok(Ran {
+        rows: count,
+        columns,
+        last,
+    })
 }
 
 /// `values`, emptied, for values of another lifetime (no allocation: the

@@ -328,6 +328,19 @@ pub(crate) enum Out {
     Json(&'static str),
 }
 
+/// Epoch milliseconds (`millis`, an SQL expression) as a view's time
+/// column holds them ([`Out::Time`]): SQLite `YYYY-MM-DD HH:MM:SS.SSS` UTC
+/// text, PostgreSQL `timestamptz`. Applied to a bound parameter, it gives a
+/// value that compares equal to the view's for the same instant.
+pub(crate) fn view_time(backend: Backend, millis: &str) -> String {
+    match backend {
+        Backend::Sqlite => {
+            format!("strftime('%Y-%m-%d %H:%M:%f', ({millis}) / 1000.0, 'unixepoch')")
+        }
+        Backend::Postgres => format!("to_timestamp(({millis}) / 1000.0)"),
+    }
+}
+
 /// Epoch milliseconds (`millis`, an SQL expression) as the text exports
 /// give on both backends: `YYYY-MM-DD HH:MM:SS.SSS` in UTC, as SQLite's
 /// views hold it (sqlx's `Any` driver reads no PostgreSQL `timestamptz`).
@@ -336,12 +349,6 @@ pub(crate) fn time_text(backend: Backend, millis: &'static str) -> String {
         Backend::Sqlite => Out::Time(millis).sql(backend),
         Backend::Postgres => timestamp_text(&Out::Time(millis).sql(backend)),
     }
-}
-
-/// Epoch milliseconds as the `kz_*` views give a time: PostgreSQL
-/// `timestamptz`, SQLite `YYYY-MM-DD HH:MM:SS.SSS` UTC text.
-pub(crate) fn time_native(backend: Backend, millis: &'static str) -> String {
-    Out::Time(millis).sql(backend)
 }
 
 /// A PostgreSQL `timestamptz` as [`time_text`]'s text.
@@ -359,10 +366,7 @@ impl Out {
     fn sql(self, backend: Backend) -> String {
         match (self, backend) {
             (Out::Plain(e), _) => e.to_owned(),
-            (Out::Time(e), Backend::Sqlite) => {
-                format!("strftime('%Y-%m-%d %H:%M:%f', ({e}) / 1000.0, 'unixepoch')")
-            }
-            (Out::Time(e), Backend::Postgres) => format!("to_timestamp(({e}) / 1000.0)"),
+            (Out::Time(e), _) => view_time(backend, e),
             (Out::Day(e), Backend::Sqlite) => {
                 format!("date({} / 1000, 'unixepoch')", local_ms(e))
             }
