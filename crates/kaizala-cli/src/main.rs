@@ -9,6 +9,7 @@ mod commands;
 mod credentials;
 mod dashboard;
 mod error;
+mod log;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod progress;
@@ -19,6 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::commands::Command;
+use crate::log::LogFormat;
 
 /// Kaizala data into your dashboards: webhook ingest and API sync into
 /// SQLite or PostgreSQL, export, a dashboard page, and a local emulator of
@@ -31,6 +33,11 @@ struct Cli {
     /// Log what happens (-v: info, -vv: debug, -vvv: trace) on stderr.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
+    /// How lines on stderr are written: `text`, or `json` (one JSON object
+    /// a line, the command's own messages too). Colours only on a terminal,
+    /// and never with NO_COLOR set.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
 }
 
 fn main() -> ExitCode {
@@ -46,14 +53,14 @@ fn main() -> ExitCode {
         eprintln!("kaizala: internal error: {message} (please report it)");
     }));
     let cli = Cli::parse();
-    init_tracing(cli.verbose);
+    log::init(cli.verbose, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(runtime) => runtime,
         Err(err) => {
-            eprintln!("kaizala: cannot start the async runtime: {err}");
+            log::failure(format_args!("cannot start the async runtime: {err}"), None);
             return ExitCode::FAILURE;
         }
     };
@@ -63,27 +70,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("kaizala: {err}");
-            if let Some(hint) = err.hint_text() {
-                eprintln!("  hint: {hint}");
-            }
+            log::failure(&err, err.hint_text());
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{level},sqlx=warn")));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }

@@ -91,6 +91,34 @@ fn a_port_in_use() {
     }
 }
 
+#[test]
+fn a_third_callback_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kaizala.db");
+    let db = db.to_str().unwrap();
+    let mut args = vec!["ingest", "--db", db, "--listen", "127.0.0.1:0"];
+    for token in ["s3cret-one", "s3cret-two", "s3cret-three"] {
+        args.extend(["--callback-token", token]);
+    }
+    let from_flags = fails(&args, &[]);
+    let from_env = fails(
+        &args[..5],
+        &[(
+            "KAIZALA_CALLBACK_TOKEN",
+            "s3cret-one,s3cret-two,s3cret-three",
+        )],
+    );
+    for stderr in [from_flags, from_env] {
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("at most two"), "{stderr}");
+        assert!(!stderr.contains("s3cret"), "a token printed: {stderr}");
+    }
+    assert!(
+        !dir.path().join("kaizala.db").exists(),
+        "refused before the database"
+    );
+}
+
 #[tokio::test]
 async fn a_locked_database() {
     let dir = tempfile::tempdir().unwrap();

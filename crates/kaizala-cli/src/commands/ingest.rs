@@ -2,33 +2,21 @@
 //! projector into the typed tables.
 
 use kaizala_sink::Sink;
-use kaizala_webhook::{ReceiverConfig, Server};
+use kaizala_webhook::{ReceiverConfig, Server, TokenConfigError};
 
 use super::{IngestArgs, bind, interrupted};
 use crate::error::{CliError, CliResult};
+use crate::log::{report, warn};
 
 /// Receives callbacks until Ctrl-C; every acknowledged event is committed
 /// to the event log, and projected in the background.
 pub async fn run(args: IngestArgs) -> CliResult {
+    let config = receiver_config(&args)?;
     let sink = Sink::connect(&args.db.url()).await?;
-    let mut config = ReceiverConfig::new()
-        .path(args.path.as_str())
-        .body_limit(args.body_limit);
-    match &args.callback_token {
-        Some(token) => {
-            config = config
-                .callback_token(token.as_str())
-                .map_err(|err| CliError::new(format!("--callback-token: {err}")))?;
-        }
-        None => eprintln!(
-            "warning: no --callback-token: callbacks from anyone are accepted; set the \
-             webhook's callBackToken for anything reachable from outside"
-        ),
-    }
     let listener = bind(args.listen).await?;
     let receiver = Server::new(config, sink.event_store()).serve(listener);
     let projector = (!args.no_project).then(|| sink.projector().spawn());
-    eprintln!(
+    report(format_args!(
         "receiving Kaizala webhook events at {} into {}{}; Ctrl-C stops",
         receiver.url(),
         sink.database(),
@@ -37,27 +25,55 @@ pub async fn run(args: IngestArgs) -> CliResult {
         } else {
             " (not projecting: --no-project)"
         }
-    );
+    ));
     interrupted().await;
-    eprintln!("stopping: finishing requests in flight…");
+    report("stopping: finishing requests in flight…");
     let metrics = receiver.metrics().snapshot();
     receiver.shutdown().await;
     if let Some(projector) = projector {
         let stats = projector.stats();
         projector.shutdown().await;
-        eprintln!(
+        report(format_args!(
             "projected {} log entries in {} batches ({} projection errors)",
             stats.entries, stats.batches, stats.errors
-        );
+        ));
     }
     sink.close().await;
-    eprintln!(
+    report(format_args!(
         "{} received, {} stored, {} duplicates, {} quarantined, {} refused",
         metrics.received,
         metrics.stored,
         metrics.duplicate,
         metrics.quarantined,
         metrics.auth_failed
-    );
+    ));
     Ok(())
+}
+
+/// The receiver's settings from the arguments: the callback token, or the
+/// current and the next one while it is being rotated.
+fn receiver_config(args: &IngestArgs) -> CliResult<ReceiverConfig> {
+    let config = ReceiverConfig::new()
+        .path(args.path.as_str())
+        .body_limit(args.body_limit);
+    let token_error = |err: TokenConfigError| CliError::new(format!("--callback-token: {err}"));
+    match args.callback_token.as_slice() {
+        [] => {
+            warn(
+                "no --callback-token: callbacks from anyone are accepted; set the webhook's \
+                 callBackToken for anything reachable from outside",
+            );
+            Ok(config)
+        }
+        [token] => config.callback_token(token.clone()).map_err(token_error),
+        [token, next] => config
+            .callback_token(token.clone())
+            .and_then(|config| config.next_callback_token(next.clone()))
+            .map_err(token_error),
+        more => Err(CliError::new(format!(
+            "--callback-token given {} times: at most two, the current and the next token \
+             while rotating",
+            more.len()
+        ))),
+    }
 }

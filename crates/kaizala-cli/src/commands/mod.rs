@@ -19,6 +19,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use kaizala_emulator::cli::EmulatorArgs;
+use kaizala_types::Secret;
 
 use crate::credentials::ConnectionArgs;
 use crate::error::{CliError, CliResult};
@@ -112,11 +113,21 @@ pub struct IngestArgs {
     /// Address to receive callbacks on.
     #[arg(long, default_value = "127.0.0.1:8070")]
     pub listen: SocketAddr,
-    /// The `kz-callback-token` the webhook was created with (read from the
-    /// environment so it stays out of shell history). Without one, any
-    /// sender is accepted.
-    #[arg(long, env = "KAIZALA_CALLBACK_TOKEN", hide_env_values = true)]
-    pub callback_token: Option<String>,
+    /// The `kz-callback-token` the webhook was created with (best read from
+    /// the environment, out of shell history). Give it twice (or two
+    /// comma-separated in the variable) to accept the current and the next
+    /// token while rotating it, with no restart. Without one, any sender is
+    /// accepted.
+    #[arg(
+        long,
+        env = "KAIZALA_CALLBACK_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        action = clap::ArgAction::Append,
+        value_delimiter = ',',
+        value_parser = secret
+    )]
+    pub callback_token: Vec<Secret>,
     /// The callback path.
     #[arg(long, default_value = "/")]
     pub path: String,
@@ -289,4 +300,9 @@ pub async fn interrupted() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A secret argument, kept out of `Debug` output.
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
 }

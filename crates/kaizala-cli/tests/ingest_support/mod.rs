@@ -536,12 +536,22 @@ pub async fn dashboard_data(listen: &str) -> String {
 /// POSTs an event with the callback token, as the platform does; the
 /// status.
 pub async fn post_event(client: &Http, url: &str, body: Bytes) -> Result<u16, String> {
+    post_event_with(client, url, body, TOKEN).await
+}
+
+/// POSTs an event with `token` as its callback token; the status.
+pub async fn post_event_with(
+    client: &Http,
+    url: &str,
+    body: Bytes,
+    token: &str,
+) -> Result<u16, String> {
     let request = http::Request::post(url)
         .header(
             http::header::CONTENT_TYPE,
             "application/json; charset=utf-8",
         )
-        .header("kz-callback-token", TOKEN)
+        .header("kz-callback-token", token)
         .body(Full::new(body))
         .unwrap();
     let response = client.request(request).await.map_err(|e| e.to_string())?;
