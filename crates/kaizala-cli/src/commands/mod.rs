@@ -114,10 +114,10 @@ pub struct IngestArgs {
     #[arg(long, default_value = "127.0.0.1:8070")]
     pub listen: SocketAddr,
     /// The `kz-callback-token` the webhook was created with (best read from
-    /// the environment, out of shell history). Give it twice (or two
-    /// comma-separated in the variable) to accept the current and the next
-    /// token while rotating it, with no restart. Without one, any sender is
-    /// accepted.
+    /// the environment, out of shell history). Give two — the flag twice,
+    /// or `OLD,NEW` (a comma separates them) — to accept the current and
+    /// the next token while rotating it, with no restart; at most two.
+    /// Without one, any sender is accepted.
     #[arg(
         long,
         env = "KAIZALA_CALLBACK_TOKEN",
