@@ -4,7 +4,8 @@
 //! `$orderby`, `$top`, `$skip` and `$count` made into **parameterised**
 //! SQL for a [`Backend`]: every literal of the filter is a bound
 //! parameter, never text in the SQL, and column names come only from the
-//! view's declaration. No HTTP here: `kaizala serve` puts it on the wire.
+//! view's declaration; and the entity data model, `$metadata`'s CSDL
+//! ([`edm`]). No HTTP here: `kaizala serve` puts it on the wire.
 //!
 //! ```
 //! use kaizala_sink::Backend;
@@ -34,6 +35,7 @@
 //! # Ok::<(), kaizala_sink::odata::ODataError>(())
 //! ```
 
+pub mod edm;
 pub mod filter;
 mod query;
 
