@@ -240,6 +240,26 @@ async fn generated_queries_return_the_rows_of_hand_written_ones() {
                 assert!(count >= got.len() as i64, "{}: {set} {filter:?}", db.kind);
             }
         }
+        // As documented: PostgreSQL's LIKE is case-sensitive, SQLite's
+        // ignores ASCII case.
+        let options = QueryOptions {
+            select: Some("event_id"),
+            filter: Some("startswith(text,'PLAIN')"),
+            ..QueryOptions::default()
+        };
+        let query = ODataQuery::for_backend(sink.backend(), "kz_messages", &options).unwrap();
+        let rows = query
+            .select_sql()
+            .query()
+            .fetch_all(sink.pool())
+            .await
+            .unwrap();
+        let expected: &[&str] = match sink.backend() {
+            kaizala_sink::Backend::Sqlite => &["m0"],
+            _ => &[],
+        };
+        assert_eq!(first(&rows), expected, "{}", db.kind);
+
         // Sanity: the cases are not vacuous.
         let everything =
             ODataQuery::for_backend(sink.backend(), "kz_messages", &QueryOptions::default())
