@@ -214,7 +214,7 @@ async fn generated_queries_return_the_rows_of_hand_written_ones() {
                 skip,
                 count: Some("true"),
             };
-            let query = ODataQuery::for_backend(sink.backend(), set, &options)
+            let query = ODataQuery::new(sink.backend(), set, &options)
                 .unwrap_or_else(|e| panic!("{set} {filter:?}: {e}"));
             let sql = query.select_sql();
             let rows = sql
@@ -247,7 +247,7 @@ async fn generated_queries_return_the_rows_of_hand_written_ones() {
             filter: Some("startswith(text,'PLAIN')"),
             ..QueryOptions::default()
         };
-        let query = ODataQuery::for_backend(sink.backend(), "kz_messages", &options).unwrap();
+        let query = ODataQuery::new(sink.backend(), "kz_messages", &options).unwrap();
         let rows = query
             .select_sql()
             .query()
@@ -262,8 +262,7 @@ async fn generated_queries_return_the_rows_of_hand_written_ones() {
 
         // Sanity: the cases are not vacuous.
         let everything =
-            ODataQuery::for_backend(sink.backend(), "kz_messages", &QueryOptions::default())
-                .unwrap();
+            ODataQuery::new(sink.backend(), "kz_messages", &QueryOptions::default()).unwrap();
         let rows = everything
             .select_sql()
             .query()

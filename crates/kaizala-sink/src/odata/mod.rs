@@ -18,7 +18,7 @@
 //!     top: Some("10"),
 //!     ..QueryOptions::default()
 //! };
-//! let query = ODataQuery::for_backend(Backend::Sqlite, "kz_messages", &options)?;
+//! let query = ODataQuery::new(Backend::Sqlite, "kz_messages", &options)?;
 //! let select = query.select_sql();
 //! assert!(select.sql().starts_with("SELECT event_id, group_id, "));
 //! assert!(select.sql().contains("WHERE ((sender_name = $1) AND ((text LIKE $2 ESCAPE '\\')"));
@@ -29,7 +29,7 @@
 //! // A malformed filter, or an unknown column: an error for a 400.
 //! let bad = QueryOptions { filter: Some("(sender_name eq 'Asha'"), ..QueryOptions::default() };
 //! assert_eq!(
-//!     ODataQuery::new("kz_messages", &bad).unwrap_err().to_string(),
+//!     ODataQuery::new(Backend::Sqlite, "kz_messages", &bad).unwrap_err().to_string(),
 //!     "expected ')', found the end at position 22"
 //! );
 //! # Ok::<(), kaizala_sink::odata::ODataError>(())

@@ -90,16 +90,10 @@ impl ODataQuery {
             .map(|view| view.name)
     }
 
-    /// A query of `entity_set` on the SQLite backend; see
-    /// [`ODataQuery::for_backend`].
-    pub fn new(entity_set: &str, options: &QueryOptions<'_>) -> Result<ODataQuery, ODataError> {
-        ODataQuery::for_backend(Backend::Sqlite, entity_set, options)
-    }
-
     /// A query of `entity_set` with `options`, its SQL in `backend`'s
     /// dialect. An [`ODataError`] for an unknown entity set or column, a
     /// malformed option, or a filter that does not parse or type.
-    pub fn for_backend(
+    pub fn new(
         backend: Backend,
         entity_set: &str,
         options: &QueryOptions<'_>,
@@ -507,7 +501,7 @@ mod tests {
             filter: Some(filter),
             ..QueryOptions::default()
         };
-        ODataQuery::for_backend(Backend::Postgres, set, &options)
+        ODataQuery::new(Backend::Postgres, set, &options)
     }
 
     #[test]
@@ -569,7 +563,7 @@ mod tests {
             ..QueryOptions::default()
         };
         assert_eq!(
-            ODataQuery::new("kz_messages", &options)
+            ODataQuery::new(Backend::Sqlite, "kz_messages", &options)
                 .unwrap_err()
                 .to_string(),
             "invalid $orderby: 'sent_at sideways' is not 'property [asc|desc]'"
@@ -579,7 +573,7 @@ mod tests {
             ..QueryOptions::default()
         };
         assert!(matches!(
-            ODataQuery::new("kz_messages", &options),
+            ODataQuery::new(Backend::Sqlite, "kz_messages", &options),
             Err(ODataError::UnknownColumn { .. })
         ));
     }
@@ -594,15 +588,14 @@ mod tests {
             count: Some("true"),
             ..QueryOptions::default()
         };
-        let err = ODataQuery::new("kz_responses_daily", &options).unwrap_err();
+        let err = ODataQuery::new(Backend::Sqlite, "kz_responses_daily", &options).unwrap_err();
         assert!(matches!(err, ODataError::UnknownColumn { .. }), "{err}");
         let options = QueryOptions {
             select: Some("day, responses"),
             filter: Some("1 lt responses and day ge 2026-03-10"),
             ..options
         };
-        let sqlite =
-            ODataQuery::for_backend(Backend::Sqlite, "kz_responses_daily", &options).unwrap();
+        let sqlite = ODataQuery::new(Backend::Sqlite, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             sqlite.select_sql().sql(),
             "SELECT day, responses FROM kz_responses_daily \
@@ -615,8 +608,7 @@ mod tests {
         );
         assert_eq!(sqlite.count_sql().parameters(), 2);
         assert!(sqlite.wants_count());
-        let pg =
-            ODataQuery::for_backend(Backend::Postgres, "kz_responses_daily", &options).unwrap();
+        let pg = ODataQuery::new(Backend::Postgres, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             pg.select_sql().sql(),
             "SELECT CAST(day AS TEXT) AS day, responses FROM kz_responses_daily \
