@@ -18,7 +18,7 @@ use support::{databases, incoming, incoming_at, survey_response};
 /// 2020-09-13T12:26:40Z, when the first message was sent; one a second after.
 const T0: u64 = 1_600_000_000_000;
 
-const TEXTS: [&str; 7] = [
+const TEXTS: [&str; 8] = [
     "plain",
     "with, comma",
     "50% off",
@@ -26,6 +26,7 @@ const TEXTS: [&str; 7] = [
     "axb",
     "it's",
     "ünïcödé ✓",
+    "back\\slash",
 ];
 
 async fn fill(sink: &Sink) {
@@ -123,6 +124,24 @@ const CASES: &[Case] = &[
         None,
         None,
         "SELECT event_id FROM messages WHERE text IN ('a_b', 'it''s') ORDER BY event_id",
+    ),
+    (
+        "kz_messages",
+        "event_id",
+        Some("contains(text,'\\') or endswith(text,'n''s')"),
+        Some("event_id"),
+        None,
+        None,
+        "SELECT event_id FROM messages WHERE text IN ('back\\slash') ORDER BY event_id",
+    ),
+    (
+        "kz_responses_daily",
+        "action_id",
+        Some("responses gt 2.5 and responses lt 3.5 and responses eq 3"),
+        None,
+        None,
+        None,
+        "SELECT action_id FROM responses GROUP BY action_id",
     ),
     (
         "kz_messages",

@@ -530,6 +530,25 @@ mod tests {
         assert_eq!(pattern, "%\\%\\_\\\\ x%");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn string_literals_are_always_bound(text in "zq[^']{0,20}", function in 0..4_usize) {
+            let quoted = text.replace('\'', "''");
+            let filter = match function {
+                0 => format!("sender_name eq '{quoted}'"),
+                1 => format!("contains(text,'{quoted}')"),
+                2 => format!("not startswith(text,'{quoted}')"),
+                _ => format!("endswith(text,'{quoted}') or text ne '{quoted}'"),
+            };
+            for backend in [Backend::Sqlite, Backend::Postgres] {
+                let options = QueryOptions { filter: Some(&filter), ..QueryOptions::default() };
+                let q = ODataQuery::new(backend, "kz_messages", &options).unwrap();
+                proptest::prop_assert!(!q.select_sql().sql().contains("zq"), "{}", q.select_sql().sql());
+                proptest::prop_assert!(!q.count_sql().sql().contains("zq"));
+            }
+        }
+    }
+
     #[test]
     fn unknown_columns_and_type_mismatches_are_refused() {
         let err = |set: &str, filter: &str| query(set, filter).unwrap_err().to_string();
