@@ -84,6 +84,7 @@ mod export;
 mod grants;
 mod log;
 mod normalise;
+pub mod odata;
 mod pivot;
 pub mod project;
 mod queue;

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use kaizala_sink::{Cursor, Format, SinkError, Start, Table};
 use kaizala_webhook::store::{EventStore, QuarantinedBody};
 use serde_json::{Value, json};
-use support::{databases, incoming, incoming_at};
+use support::{databases, incoming, incoming_at, survey_response};
 
 /// Stores events (and a quarantined body) and projects them.
 async fn fill(sink: &kaizala_sink::Sink) {
@@ -39,14 +39,14 @@ async fn fill(sink: &kaizala_sink::Sink) {
         .await
         .unwrap();
     for (i, choice) in ["OK", "Low", "OK"].iter().enumerate() {
-        let event = json!({"eventId": format!("r{i}"), "eventType": "SurveyResponse",
-            "objectId": "g1", "objectType": "Group",
-            "data": {"actionId": "a1", "groupId": "g1", "responseId": format!("resp{i}"),
-                "responseDetails": {"responseWithQuestions": [
-                    {"title": "Stock", "type": "SingleOption",
-                     "options": [{"title": "Low"}, {"title": "OK"}], "answer": [choice]},
-                    {"title": "ResponseTime", "type": "DateTime", "isInvisible": true,
-                     "answer": 1_800_000_000_000_i64 + i as i64 * 86_400_000}]}}});
+        let event = survey_response(
+            i,
+            json!([
+                {"title": "Stock", "type": "SingleOption",
+                 "options": [{"title": "Low"}, {"title": "OK"}], "answer": [choice]},
+                {"title": "ResponseTime", "type": "DateTime", "isInvisible": true,
+                 "answer": 1_800_000_000_000_i64 + i as i64 * 86_400_000}]),
+        );
         store.store(&incoming(&event)).await.unwrap();
     }
     store

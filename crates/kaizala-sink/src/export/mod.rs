@@ -15,7 +15,7 @@ use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{Column, Executor, Row, Statement, ValueRef};
 
-pub(crate) use columns::{Declared, pivot_column};
+pub(crate) use columns::{Declared, declared, pivot_column};
 pub use incremental::{Cursor, Exported, Start};
 pub use text::Format;
 

@@ -413,14 +413,23 @@ impl ViewDef {
             (ViewBody::Stable(view), Backend::Postgres) => view
                 .columns
                 .iter()
-                .map(|(name, out)| match out {
-                    Out::Time(_) => format!("{} AS {name}", timestamp_text(name)),
-                    Out::Day(_) | Out::Json(_) => format!("CAST({name} AS TEXT) AS {name}"),
-                    Out::Plain(_) | Out::Flag(_) => (*name).to_owned(),
-                })
+                .map(|(name, out)| export_column(backend, name, *out))
                 .collect::<Vec<_>>()
                 .join(", "),
             _ => "*".to_owned(),
+        }
+    }
+}
+
+/// What to select for a stable view's column `name` of kind `out`, as
+/// [`ViewDef::export_columns`] selects it: on PostgreSQL, times, days and
+/// JSON as text, which sqlx's `Any` driver can read; the column otherwise.
+pub(crate) fn export_column(backend: Backend, name: &str, out: Out) -> String {
+    match (out, backend) {
+        (_, Backend::Sqlite) | (Out::Plain(_) | Out::Flag(_), Backend::Postgres) => name.to_owned(),
+        (Out::Time(_), Backend::Postgres) => format!("{} AS {name}", timestamp_text(name)),
+        (Out::Day(_) | Out::Json(_), Backend::Postgres) => {
+            format!("CAST({name} AS TEXT) AS {name}")
         }
     }
 }

@@ -146,6 +146,15 @@ pub fn incoming_at(json: &Value, received_at: SystemTime) -> IncomingEvent {
     IncomingEvent::new(body, received_at).unwrap()
 }
 
+/// A `SurveyResponse` event `r{i}` of response `resp{i}` to action `a1`
+/// in group `g1`, with `questions` (its `responseWithQuestions`).
+pub fn survey_response(i: usize, questions: Value) -> Value {
+    serde_json::json!({"eventId": format!("r{i}"), "eventType": "SurveyResponse",
+        "objectId": "g1", "objectType": "Group",
+        "data": {"actionId": "a1", "groupId": "g1", "responseId": format!("resp{i}"),
+            "responseDetails": {"responseWithQuestions": questions}}})
+}
+
 /// `json` with `eventId` (and optionally `eventType`) replaced.
 pub fn with_id(mut json: Value, event_id: &str, event_type: Option<&str>) -> Value {
     json["eventId"] = Value::from(event_id);
