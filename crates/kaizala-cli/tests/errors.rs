@@ -144,33 +144,74 @@ async fn a_locked_database() {
     holder.close().await.unwrap();
 }
 
-#[test]
-fn a_platform_that_cannot_be_reached() {
-    // Nothing listens on a port just released.
+/// Credentials for a platform where nothing listens (a port just
+/// released), and that port.
+fn unreachable_platform() -> (u16, Vec<(&'static str, String)>) {
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let stderr = fails(
-        &["token"],
-        &[
-            (
-                "KAIZALA_APPLICATION_ID",
-                "3f1c1b4e-0000-4000-8000-000000000001",
-            ),
-            ("KAIZALA_APPLICATION_SECRET", "not-a-real-secret"),
-            ("KAIZALA_REFRESH_TOKEN", "not-a-real-refresh-token"),
-            ("KAIZALA_BASE_URL", &base),
-        ],
-    );
+    let env = vec![
+        (
+            "KAIZALA_APPLICATION_ID",
+            "3f1c1b4e-0000-4000-8000-000000000001".to_owned(),
+        ),
+        ("KAIZALA_APPLICATION_SECRET", "not-a-real-secret".to_owned()),
+        (
+            "KAIZALA_REFRESH_TOKEN",
+            "not-a-real-refresh-token".to_owned(),
+        ),
+        ("KAIZALA_BASE_URL", format!("http://127.0.0.1:{port}")),
+    ];
+    (port, env)
+}
+
+/// `env` as `fails` takes it.
+fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[test]
+fn a_platform_that_cannot_be_reached() {
+    let (port, env) = unreachable_platform();
+    let stderr = fails(&["token"], &pairs(&env));
     assert!(stderr.contains(&port.to_string()), "{stderr}");
     assert!(
         !stderr.contains("not-a-real"),
         "a secret was printed: {stderr}"
     );
     has_hint(&stderr, "kaizala emulator");
+}
+
+/// `KAIZALA_CALLBACK_TOKEN=OLD,NEW` (set for `kaizala ingest` while
+/// rotating) must not become a webhook's token, and the refusal does not
+/// repeat it; nothing is sent to the platform.
+#[test]
+fn a_webhook_is_given_one_callback_token() {
+    let (_, mut env) = unreachable_platform();
+    env.push((
+        "KAIZALA_CALLBACK_TOKEN",
+        "old-token-17,new-token-42".to_owned(),
+    ));
+    for args in [
+        vec![
+            "webhook",
+            "create",
+            "--object-id",
+            "g1",
+            "--url",
+            "https://x.example/",
+        ],
+        vec!["webhook", "update", "w1"],
+    ] {
+        let stderr = fails(&args, &pairs(&env));
+        has_hint(&stderr, "a webhook has one callback token");
+        assert!(
+            !stderr.contains("token-17") && !stderr.contains("token-42"),
+            "a token was printed: {stderr}"
+        );
+    }
 }
 
 #[test]

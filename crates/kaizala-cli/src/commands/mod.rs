@@ -303,6 +303,6 @@ pub async fn interrupted() {
 }
 
 /// A secret argument, kept out of `Debug` output.
-fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+pub(crate) fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
 }

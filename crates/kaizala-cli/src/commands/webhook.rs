@@ -86,12 +86,35 @@ pub enum WebhookCommand {
 #[derive(Debug, Args)]
 pub struct CallbackArgs {
     /// The `kz-callback-token` the platform will send (read from the
-    /// environment so it stays out of shell history).
-    #[arg(long, env = "KAIZALA_CALLBACK_TOKEN", hide_env_values = true)]
-    callback_token: Option<String>,
+    /// environment so it stays out of shell history). One token: while
+    /// rotating, `kaizala ingest` takes `OLD,NEW`, but the webhook is given
+    /// the new one alone.
+    #[arg(
+        long,
+        env = "KAIZALA_CALLBACK_TOKEN",
+        hide_env_values = true,
+        value_parser = super::secret
+    )]
+    callback_token: Option<Secret>,
     /// The `context` the platform will put in every event.
     #[arg(long)]
     context: Option<String>,
+}
+
+impl CallbackArgs {
+    /// The token for the platform: one, never the `OLD,NEW` pair that
+    /// `kaizala ingest` reads from the same variable while rotating (the
+    /// error does not repeat it: it is a secret).
+    fn token(&self) -> CliResult<Option<Secret>> {
+        match &self.callback_token {
+            Some(token) if token.expose().contains(',') => Err(CliError::new(
+                "--callback-token (or KAIZALA_CALLBACK_TOKEN) holds a comma: a webhook has one \
+                 callback token",
+            )
+            .hint("give the new token alone; the `OLD,NEW` pair is for `kaizala ingest`")),
+            other => Ok(other.clone()),
+        }
+    }
 }
 
 /// Runs a webhook command.
@@ -113,7 +136,7 @@ pub async fn run(connection: &ConnectionArgs, command: WebhookCommand) -> CliRes
                 types
             };
             let mut request = CreateWebhookRequest::new(object_type.into(), object_id, types, url);
-            request.callback_token = secrets.callback_token.map(Secret::new);
+            request.callback_token = secrets.token()?;
             request.callback_context = secrets.context;
             let created = webhooks.create(request).await?;
             println!("{}", created.webhook_id);
@@ -155,7 +178,7 @@ pub async fn run(connection: &ConnectionArgs, command: WebhookCommand) -> CliRes
                 callback_url: url,
                 event_types: (!types.is_empty()).then_some(types),
                 active: active.map(Flag::from),
-                callback_token: secrets.callback_token.map(Secret::new),
+                callback_token: secrets.token()?,
                 callback_context: secrets.context,
                 ..Default::default()
             };
