@@ -9,6 +9,7 @@
 
 #[path = "support/chromium.rs"]
 mod chromium;
+mod ingest_support;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -188,11 +189,7 @@ fn fill_with_demo(db: &Path) {
 
 /// Runs `kaizala ARGS…`, which must succeed.
 fn kaizala(args: &[&str]) {
-    let output = Command::new(KAIZALA)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = ingest_support::kaizala(args);
     assert!(
         output.status.success(),
         "kaizala {} failed ({}):\n{}{}",

@@ -191,6 +191,10 @@ pub(crate) async fn build(
 // `detail`) and dropped and made again wherever the sink's own views are
 // (`schema::ensure`), which also picks up questions added since.
 
+/// The projected tables a pivot reads ([`build`]'s `FROM`): its view
+/// exists only while they are current.
+pub(crate) const READS: [&str; 3] = ["responses", "answers", "groups"];
+
 /// The `sink_state` names of registered pivot views start with this.
 const REGISTERED: &str = "pivot_view:";
 

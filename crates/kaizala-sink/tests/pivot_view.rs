@@ -7,7 +7,7 @@ mod support;
 use kaizala_sink::{Sink, SinkError};
 use kaizala_webhook::store::EventStore;
 use serde_json::{Value, json};
-use support::{databases, incoming, rows};
+use support::{databases, incoming, rows, view_columns};
 
 /// A response to action `a3`: a number of cartons and, when `remark` is
 /// given, a question added to the survey later.
@@ -40,20 +40,10 @@ async fn store(sink: &Sink, events: &[Value]) {
 /// 0.8 does not survive).
 async fn columns(url: &str, view: &str) -> Vec<String> {
     let reader = Sink::open_read_only(url).await.unwrap();
-    let sql = match reader.backend() {
-        kaizala_sink::Backend::Sqlite => {
-            format!("SELECT name AS c FROM pragma_table_info('{view}')")
-        }
-        _ => format!(
-            "SELECT CAST(column_name AS TEXT) AS c FROM information_schema.columns \
-             WHERE table_name = '{view}' AND table_schema = current_schema() \
-             ORDER BY ordinal_position"
-        ),
-    };
-    let names = rows(&reader, &sql)
+    let names = view_columns(&reader, view)
         .await
         .into_iter()
-        .map(|r| r["c"].as_str().unwrap().to_owned())
+        .map(|(name, _)| name)
         .collect();
     reader.close().await;
     names
@@ -96,20 +86,8 @@ async fn a_pivot_kept_as_a_view_survives_rebuilds_and_grows() {
             db.kind
         );
         if db.kind == "postgres" {
-            let types = rows(
-                &sink,
-                "SELECT CAST(column_name AS TEXT) AS c, CAST(data_type AS TEXT) AS t \
-                 FROM information_schema.columns \
-                 WHERE table_name = 'pivot_store_visit' AND table_schema = current_schema() \
-                 ORDER BY ordinal_position",
-            )
-            .await;
-            let of = |name: &str| {
-                types.iter().find(|r| r["c"] == name).unwrap()["t"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            };
+            let types = view_columns(&sink, "pivot_store_visit").await;
+            let of = |name: &str| types.iter().find(|(c, _)| c == name).unwrap().1.clone();
             assert_eq!(of("responded_at"), "timestamp with time zone");
             assert_eq!(of("rice_1kg_cartons"), "double precision");
             assert_eq!(of("outlet"), "text");

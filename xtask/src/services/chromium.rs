@@ -30,7 +30,7 @@ impl Found {
 
 /// The caller's browser if set, else Debian's, else one on `PATH`.
 pub(crate) fn locate() -> Found {
-    if let Some(path) = std::env::var(VAR).ok().filter(|path| !path.is_empty()) {
+    if let Some(path) = super::given(VAR) {
         return Found::Given(path);
     }
     first_executable(CANDIDATES.iter().map(PathBuf::from))

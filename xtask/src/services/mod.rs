@@ -297,6 +297,12 @@ fn sudo_works() -> bool {
         .is_ok_and(|status| status.success())
 }
 
+/// The caller's value of `var`, unless unset or empty: a service the
+/// caller brings instead of the one xtask would provision.
+pub(crate) fn given(var: &str) -> Option<String> {
+    std::env::var(var).ok().filter(|value| !value.is_empty())
+}
+
 /// The first executable called `name` on `PATH`.
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

@@ -78,7 +78,7 @@ pub(crate) struct Binaries {
 /// The caller's URL if set, else the newest Debian binaries, else server
 /// binaries on `PATH` (a developer's own build or another distribution's).
 pub(crate) fn locate() -> Found {
-    if let Some(url) = std::env::var(URL_VAR).ok().filter(|url| !url.is_empty()) {
+    if let Some(url) = super::given(URL_VAR) {
         return Found::Given(url);
     }
     binaries().map_or(Found::Missing, Found::Installed)

@@ -39,7 +39,7 @@ impl Found {
 
 /// The caller's Python if set, else whether the system's can make a venv.
 pub(crate) fn locate() -> Found {
-    if let Some(path) = std::env::var(VAR).ok().filter(|path| !path.is_empty()) {
+    if let Some(path) = super::given(VAR) {
         return Found::Given(path);
     }
     if system_python_can_make_venvs(MIN_PYTHON) {

@@ -197,8 +197,7 @@ pub(crate) async fn create_views(
     }
     // Pivot views, with the questions of now (one nobody answered since
     // a rebuild waits for its answers, registered).
-    let pivot_reads = ["responses", "answers", "groups"];
-    if pivot_reads.iter().all(|t| current.contains(t)) {
+    if crate::pivot::READS.iter().all(|t| current.contains(t)) {
         for (name, action_id) in crate::pivot::registered(conn).await? {
             if !existing.contains_key(&name) {
                 crate::pivot::create_view(conn, backend, &name, &action_id).await?;

@@ -344,10 +344,11 @@ pub(crate) fn view_time(backend: Backend, millis: &str) -> String {
 /// Epoch milliseconds (`millis`, an SQL expression) as the text exports
 /// give on both backends: `YYYY-MM-DD HH:MM:SS.SSS` in UTC, as SQLite's
 /// views hold it (sqlx's `Any` driver reads no PostgreSQL `timestamptz`).
-pub(crate) fn time_text(backend: Backend, millis: &'static str) -> String {
+pub(crate) fn time_text(backend: Backend, millis: &str) -> String {
+    let time = view_time(backend, millis);
     match backend {
-        Backend::Sqlite => Out::Time(millis).sql(backend),
-        Backend::Postgres => timestamp_text(&Out::Time(millis).sql(backend)),
+        Backend::Sqlite => time,
+        Backend::Postgres => timestamp_text(&time),
     }
 }
 

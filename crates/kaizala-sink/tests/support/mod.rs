@@ -848,6 +848,28 @@ pub const STABLE_VIEWS: [(&str, &[(&str, &str)]); 12] = {
     ]
 };
 
+/// The columns of table or view `name` in order, each with its
+/// PostgreSQL type (`information_schema`'s `data_type`; empty on SQLite).
+pub async fn view_columns(sink: &Sink, name: &str) -> Vec<(String, String)> {
+    let sql = if sink.backend() == kaizala_sink::Backend::Postgres {
+        format!(
+            "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) \
+             FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{name}' \
+             ORDER BY ordinal_position"
+        )
+    } else {
+        format!("SELECT name, '' FROM pragma_table_info('{name}') ORDER BY cid")
+    };
+    sqlx::query(&sql)
+        .fetch_all(sink.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| (row.try_get(0).unwrap(), row.try_get(1).unwrap()))
+        .collect()
+}
+
 /// The `kz_*` views of `sink`: the contract's columns in order (and on
 /// PostgreSQL its native types), and counts that agree with the tables
 /// under them. Returns what is wrong.
@@ -855,23 +877,7 @@ pub async fn check_stable_views(sink: &Sink) -> Vec<String> {
     let postgres = sink.backend() == kaizala_sink::Backend::Postgres;
     let mut wrong = Vec::new();
     for (view, columns) in STABLE_VIEWS {
-        let sql = if postgres {
-            format!(
-                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) \
-                 FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = '{view}' \
-                 ORDER BY ordinal_position"
-            )
-        } else {
-            format!("SELECT name, '' FROM pragma_table_info('{view}') ORDER BY cid")
-        };
-        let found: Vec<(String, String)> = sqlx::query(&sql)
-            .fetch_all(sink.pool())
-            .await
-            .unwrap()
-            .iter()
-            .map(|row| (row.try_get(0).unwrap(), row.try_get(1).unwrap()))
-            .collect();
+        let found = view_columns(sink, view).await;
         let names: Vec<&str> = found.iter().map(|(n, _)| n.as_str()).collect();
         let declared: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
         if names != declared {
