@@ -300,13 +300,19 @@ pub async fn crash_and_recover(db: TestDb) {
     // Let the platform meet the dead receiver until some delivery has
     // failed four times (its retries 2 min, 8 min and 32 min of virtual
     // time after the first attempt), then restart on the same port and
-    // database.
+    // database. The kill can land between two rounds with nothing
+    // pending, so at least one failed attempt is waited for: the
+    // generator is still running and its next round meets the dead port.
+    assert!(
+        generating,
+        "{kind}: the stream ended before the kill; raise ROUNDS"
+    );
     tracker
         .until(
             &emulator,
             "failed deliveries",
             Duration::from_secs(10),
-            |t| t.worst_failure >= 4 || t.pending == 0,
+            |t| t.failures > failures_at_kill && (t.worst_failure >= 4 || t.pending == 0),
         )
         .await;
     let ingest = Ingest::start(&db.url, port, db.dir.path(), "ingest-2").await;
