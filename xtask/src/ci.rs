@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::{boundary, cmd, codegen, test};
+use crate::{boundary, cmd, codegen, fuzz, test};
 
 /// A named check.
 type Step = (&'static str, fn() -> Result<()>);
 
 pub(crate) fn run() -> Result<()> {
-    let steps: [Step; 7] = [
+    let steps: [Step; 8] = [
         ("format", || {
             cmd::run(&mut cmd::cargo(["fmt", "--all", "--", "--check"]))
         }),
@@ -38,6 +38,7 @@ pub(crate) fn run() -> Result<()> {
             ]))
         }),
         ("tests", test::run),
+        ("fuzz smoke", fuzz::smoke),
         ("docs", || {
             let mut doc = cmd::cargo(["doc", "--workspace", "--no-deps", "--locked"]);
             doc.env("RUSTDOCFLAGS", "-D warnings");

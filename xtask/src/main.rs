@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod codegen;
 mod conformance;
+mod fuzz;
 mod python;
 mod release;
 mod services;
@@ -31,6 +32,10 @@ commands:
   codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
                       with --check, change nothing and fail listing stale files
   bench               run the benchmarks and print throughput and ratios as markdown
+  fuzz [TARGET] [--seconds N]
+                      a libFuzzer campaign (cargo-fuzz, installed in target/tools) on each
+                      target in fuzz/, or the one named (odata_filter: the OData $filter
+                      parser and its SQL); 600 s each unless told; CI runs each for 20 s
   conformance         fuzz the emulator with schemathesis against docs/api/openapi.yaml
                       (Python 3.11+; installs schemathesis in target/conformance-venv)
   release <version> [--dry-run] [--allow-dirty]
@@ -52,6 +57,7 @@ fn main() -> ExitCode {
         Some("bench") => no_args(&args, bench::run),
         Some("conformance") => no_args(&args, conformance::run),
         Some("release") => release::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

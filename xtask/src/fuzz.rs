@@ -1,0 +1,117 @@
+//! `cargo xtask fuzz [TARGET] [--seconds N]`: a coverage-guided campaign
+//! (libFuzzer through cargo-fuzz) on each target in `fuzz/`, or on the one
+//! named.
+//!
+//! cargo-fuzz is installed, pinned, into `target/tools` when missing. The
+//! targets build with `--sanitizer none`: the address sanitizer needs a
+//! nightly compiler, and the machine has only its stable one; the code
+//! fuzzed has no `unsafe`, so panics and failed assertions are what is
+//! looked for. The corpus grows in `target/fuzz-corpus/TARGET` from the
+//! seeds in `fuzz/seeds/TARGET`; a failing input is written to
+//! `target/fuzz-artifacts/TARGET/` and the command fails naming it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{cmd, workspace_root};
+
+/// The cargo-fuzz release used (its `--sanitizer none` runs on stable).
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
+/// The targets of `fuzz/Cargo.toml`.
+const TARGETS: &[&str] = &["odata_filter"];
+/// A campaign's default length, per target.
+const DEFAULT_SECONDS: u64 = 600;
+/// What CI runs: long enough to reach past the seeds, short enough to
+/// cost little beside the build.
+pub(crate) const SMOKE_SECONDS: u64 = 20;
+/// Longer inputs only slow the search: a real `$filter` is far shorter.
+const MAX_LEN: usize = 512;
+
+pub(crate) fn run(args: &[String]) -> Result<()> {
+    let mut chosen: Vec<&str> = Vec::new();
+    let mut seconds = DEFAULT_SECONDS;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => {
+                let value = args.next().context("--seconds needs a number")?;
+                seconds = value
+                    .parse()
+                    .with_context(|| format!("--seconds: '{value}' is not a whole number"))?;
+            }
+            name => match TARGETS.iter().find(|t| **t == name) {
+                Some(found) => chosen.push(found),
+                None => bail!("no fuzz target `{name}` (there is: {})", TARGETS.join(", ")),
+            },
+        }
+    }
+    if chosen.is_empty() {
+        chosen = TARGETS.to_vec();
+    }
+    chosen
+        .into_iter()
+        .try_for_each(|target| campaign(target, seconds))
+}
+
+/// Every target for [`SMOKE_SECONDS`] each (the CI step).
+pub(crate) fn smoke() -> Result<()> {
+    TARGETS
+        .iter()
+        .try_for_each(|target| campaign(target, SMOKE_SECONDS))
+}
+
+fn campaign(target: &str, seconds: u64) -> Result<()> {
+    let root = workspace_root();
+    let cargo_fuzz = install(&root)?;
+    let corpus = root.join("target/fuzz-corpus").join(target);
+    let artifacts = root.join("target/fuzz-artifacts").join(target);
+    for dir in [&corpus, &artifacts] {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut run = Command::new(cargo_fuzz);
+    run.current_dir(&root)
+        .args(["fuzz", "run", "--sanitizer", "none", "--fuzz-dir", "fuzz"])
+        .arg("--target-dir")
+        .arg(root.join("target/fuzz"))
+        .arg(target)
+        .arg(&corpus)
+        .arg(root.join("fuzz/seeds").join(target))
+        .arg("--")
+        .arg(format!("-max_total_time={seconds}"))
+        .arg(format!("-max_len={MAX_LEN}"))
+        .arg(format!("-artifact_prefix={}/", artifacts.display()));
+    cmd::run(&mut run).with_context(|| {
+        format!(
+            "fuzz target `{target}` found a failing input: see {}",
+            artifacts.display()
+        )
+    })
+}
+
+/// `target/tools/bin/cargo-fuzz`, installed at [`CARGO_FUZZ_VERSION`] if
+/// it is not there yet.
+fn install(root: &Path) -> Result<PathBuf> {
+    let tools = root.join("target/tools");
+    let binary = tools.join("bin/cargo-fuzz");
+    let installed = Command::new(&binary)
+        .args(["fuzz", "--version"])
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).contains(CARGO_FUZZ_VERSION))
+        .unwrap_or(false);
+    if !installed {
+        cmd::run(
+            cmd::cargo([
+                "install",
+                "cargo-fuzz",
+                "--locked",
+                "--version",
+                CARGO_FUZZ_VERSION,
+            ])
+            .arg("--root")
+            .arg(&tools),
+        )?;
+    }
+    Ok(binary)
+}
