@@ -1,7 +1,7 @@
 //! A request's query options: the system query options the feed knows,
-//! percent-decoded (a `+` stays a `+`, as in OData URLs, so an offset
-//! such as `+05:30` survives); custom options (no `$`) are ignored, as
-//! OData asks.
+//! decoded as a form is (`+` is a space, as Python's `urlencode` writes
+//! it: a DateTimeOffset's `+05:30` comes as `%2B05:30`); custom options
+//! (no `$`) are ignored, as OData asks.
 
 use kaizala_sink::odata::QueryOptions;
 use percent_encoding::percent_decode_str;
@@ -112,7 +112,7 @@ impl Options {
 }
 
 fn decode(text: &str, option: &str) -> Result<String, Unsupported> {
-    percent_decode_str(text)
+    percent_decode_str(&text.replace('+', " "))
         .decode_utf8()
         .map(|text| text.into_owned())
         .map_err(|_| Unsupported::Encoding(option.to_owned()))
@@ -141,7 +141,7 @@ mod tests {
     #[test]
     fn system_options_are_decoded_and_custom_ones_ignored() {
         let options = Options::parse(
-            "$filter=sent_at%20ge%202026-03-10T20:00:00+05:30%20and%20text%20eq%20'a%26b'\
+            "$filter=sent_at+ge%202026-03-10T20:00:00%2B05:30%20and%20text%20eq%20'a%26b'\
              &$select=text&%24top=5&$skip=2&$count=true&$skiptoken=1000&$format=json&x=y&sap-client=1",
         )
         .unwrap();
