@@ -78,6 +78,17 @@ type Case = (
 
 const CASES: &[Case] = &[
     (
+        // An INTEGER column (not BIGINT) with integer and decimal literals.
+        "kz_answers",
+        "response_id",
+        Some("question_index eq 0 and question_index lt 1.5 and question_index ne 7"),
+        Some("response_id"),
+        None,
+        Some("1"),
+        "SELECT response_id FROM answers WHERE question_index = 0 ORDER BY response_id \
+         LIMIT 10 OFFSET 1",
+    ),
+    (
         "kz_messages",
         "event_id",
         Some("contains(text,'comma')"),

@@ -36,6 +36,7 @@ def millis(text):
 
 def v4_to_v2(response):
     if response.status_code != 200:
+        sys.stderr.write("%s: %s\n" % (response.url, response.text))
         return
     if not response.headers.get("content-type", "").startswith("application/json"):
         return

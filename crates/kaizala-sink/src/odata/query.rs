@@ -436,12 +436,22 @@ impl Gen<'_> {
                 };
             }
             (ColumnType::Text, Literal::String(s)) => self.bind(Arg::Text(Some(s.clone()))),
-            (ColumnType::Integer, Literal::Integer(n)) => self.bind(Arg::Int(Some(*n))),
+            // Typed in the SQL: PostgreSQL would otherwise take the
+            // parameter's type from an `INTEGER` column, and refuse the
+            // 8-byte value bound to it.
+            (ColumnType::Integer, Literal::Integer(n)) => {
+                let p = self.bind(Arg::Int(Some(*n)));
+                format!("CAST({p} AS BIGINT)")
+            }
             (ColumnType::Integer | ColumnType::Double, Literal::Decimal(x)) => {
-                self.bind(Arg::Float(Some(*x)))
+                let p = self.bind(Arg::Float(Some(*x)));
+                format!("CAST({p} AS DOUBLE PRECISION)")
             }
             // As a double: PostgreSQL compares it with an integer column too.
-            (ColumnType::Double, Literal::Integer(n)) => self.bind(Arg::Float(Some(*n as f64))),
+            (ColumnType::Double, Literal::Integer(n)) => {
+                let p = self.bind(Arg::Float(Some(*n as f64)));
+                format!("CAST({p} AS DOUBLE PRECISION)")
+            }
             (ColumnType::Boolean, Literal::Boolean(b))
                 if matches!(op, CompareOp::Eq | CompareOp::Ne) =>
             {
@@ -678,18 +688,18 @@ mod tests {
         let sqlite = ODataQuery::new(Backend::Sqlite, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             sqlite.select_sql().sql(),
-            r#"SELECT "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > $1) AND ("day" >= $2)) ORDER BY "day" DESC, "action_id", "group_id" LIMIT -1 OFFSET $3"#
+            r#"SELECT "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= $2)) ORDER BY "day" DESC, "action_id", "group_id" LIMIT -1 OFFSET $3"#
         );
         assert_eq!(
             sqlite.count_sql().sql(),
-            r#"SELECT COUNT(*) FROM "kz_responses_daily" WHERE (("responses" > $1) AND ("day" >= $2))"#
+            r#"SELECT COUNT(*) FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= $2))"#
         );
         assert_eq!(sqlite.count_sql().parameters(), 2);
         assert!(sqlite.wants_count());
         let pg = ODataQuery::new(Backend::Postgres, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             pg.select_sql().sql(),
-            r#"SELECT CAST("day" AS TEXT) AS "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > $1) AND ("day" >= CAST($2 AS DATE))) ORDER BY "day" DESC, "action_id", "group_id" OFFSET $3"#
+            r#"SELECT CAST("day" AS TEXT) AS "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= CAST($2 AS DATE))) ORDER BY "day" DESC, "action_id", "group_id" OFFSET $3"#
         );
         assert_eq!(pg.columns(), ["day", "responses"]);
     }
