@@ -472,4 +472,41 @@ mod tests {
             .insert(header::HOST, HeaderValue::from_static("dashboard.lan:8090"));
         assert_eq!(open.handle(&req).await.status(), StatusCode::OK);
     }
+
+    #[tokio::test]
+    async fn with_a_token_every_path_asks_for_it() {
+        let f = fixture().await;
+        let access = Access::open()
+            .with_token(&kaizala_types::Secret::new("t0ken"))
+            .unwrap();
+        let options = Options {
+            access,
+            ..Options::default()
+        };
+        let routes = Routes::new(
+            f.sink.clone(),
+            SocketAddr::from(([0, 0, 0, 0], 8090)),
+            options,
+        );
+        for path in ["/", API_PATH, "/odata/", "/odata/kz_messages"] {
+            let response = routes.handle(&request(Method::GET, path)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(
+                header(&response, header::WWW_AUTHENTICATE),
+                "Bearer realm=\"kaizala\""
+            );
+            assert_hardened(&response);
+            let mut req = request(Method::GET, path);
+            req.headers_mut().insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer t0ken"),
+            );
+            let response = routes.handle(&req).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_hardened(&response);
+        }
+        // The page stays as it was: unknown paths are 404 before any check.
+        let response = routes.handle(&request(Method::GET, "/nope")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
 }

@@ -321,3 +321,177 @@ fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Respo
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use kaizala_webhook::store::{EventStore, IncomingEvent};
+    use serde_json::Value;
+
+    use super::*;
+
+    /// A feed of 3 text messages, 2 rows a page.
+    async fn feed(dir: &tempfile::TempDir) -> Feed {
+        let sink = Sink::connect(dir.path().join("feed.db").to_str().unwrap())
+            .await
+            .unwrap();
+        for i in 0..3 {
+            let event = json!({"eventId": format!("m{i}"), "eventType": "TextMessageCreated",
+                "objectId": "g1", "objectType": "Group", "data": {"text": format!("hi {i}")}});
+            let body = serde_json::to_vec(&event).unwrap();
+            let incoming = IncomingEvent::new(body, std::time::SystemTime::now()).unwrap();
+            sink.event_store().store(&incoming).await.unwrap();
+        }
+        sink.project().await.unwrap();
+        Feed::new(sink, 2, "https")
+    }
+
+    async fn get(feed: &Feed, method: Method, uri: &str) -> (StatusCode, String, Value) {
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "bi.example.org:8443")
+            .body(())
+            .unwrap();
+        let response = feed.handle(&request).await;
+        assert_eq!(response.headers()["odata-version"], "4.0", "{uri}");
+        let status = response.status();
+        let content_type = response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into_owned()));
+        (status, content_type, json)
+    }
+
+    #[tokio::test]
+    async fn the_service_document_and_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = feed(&dir).await;
+        for root in ["/odata", "/odata/"] {
+            let (status, content_type, json) = get(&feed, Method::GET, root).await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(content_type.starts_with("application/json;odata.metadata=minimal"));
+            assert_eq!(
+                json["@odata.context"],
+                "https://bi.example.org:8443/odata/$metadata"
+            );
+            assert_eq!(
+                json["value"][3],
+                json!({"name": "kz_messages", "kind": "EntitySet", "url": "kz_messages"})
+            );
+        }
+        let (status, content_type, xml) = get(&feed, Method::GET, "/odata/$metadata").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("application/xml"));
+        assert!(
+            xml.as_str()
+                .unwrap()
+                .contains("<EntityContainer Name=\"Container\">")
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_link_to_the_next_one_until_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = feed(&dir).await;
+        let uri = "/odata/kz_messages?$select=event_id,text&$count=true&$orderby=event_id%20desc";
+        let (status, _, page) = get(&feed, Method::GET, uri).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(
+            page["@odata.context"],
+            "https://bi.example.org:8443/odata/$metadata#kz_messages(event_id,text)"
+        );
+        assert_eq!(page["@odata.count"], 3);
+        assert_eq!(
+            page["value"],
+            json!([{"event_id": "m2", "text": "hi 2"}, {"event_id": "m1", "text": "hi 1"}])
+        );
+        let next = page["@odata.nextLink"].as_str().unwrap();
+        assert_eq!(
+            next,
+            format!("https://bi.example.org:8443{uri}&$skiptoken=2")
+        );
+        let next = next.trim_start_matches("https://bi.example.org:8443");
+        let (_, _, last) = get(&feed, Method::GET, next).await;
+        assert_eq!(last["value"], json!([{"event_id": "m0", "text": "hi 0"}]));
+        assert_eq!(last["@odata.count"], 3);
+        assert!(last.get("@odata.nextLink").is_none(), "{last}");
+        // $top ends the pages first.
+        let (_, _, top) = get(&feed, Method::GET, "/odata/kz_messages?$top=2").await;
+        assert_eq!(top["value"].as_array().unwrap().len(), 2);
+        assert!(top.get("@odata.nextLink").is_none(), "{top}");
+        let (status, content_type, count) = get(
+            &feed,
+            Method::GET,
+            "/odata/kz_messages/$count?$filter=text%20ne%20'hi%201'",
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(content_type.starts_with("text/plain"));
+        assert_eq!(count, json!(2));
+    }
+
+    #[tokio::test]
+    async fn failures_are_odata_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let feed = feed(&dir).await;
+        let cases = [
+            (
+                Method::GET,
+                "/odata/nope",
+                StatusCode::NOT_FOUND,
+                "no entity set 'nope'",
+                Some("nope"),
+            ),
+            (
+                Method::GET,
+                "/odata/kz_messages?$filter=text%20eq%20'x",
+                StatusCode::BAD_REQUEST,
+                "unterminated string at position 8",
+                Some("$filter"),
+            ),
+            (
+                Method::GET,
+                "/odata/kz_messages?$filter=colour%20eq%201",
+                StatusCode::BAD_REQUEST,
+                "'kz_messages' has no property 'colour'",
+                Some("colour"),
+            ),
+            (
+                Method::GET,
+                "/odata/kz_messages?$expand=x",
+                StatusCode::NOT_IMPLEMENTED,
+                "$expand is not supported (the feed takes $select, $filter, $orderby, $top, $skip and $count)",
+                Some("$expand"),
+            ),
+            (
+                Method::GET,
+                "/odata/kz_messages(1)/x",
+                StatusCode::NOT_FOUND,
+                "",
+                None,
+            ),
+            (
+                Method::POST,
+                "/odata/kz_messages",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "the feed is read-only: only GET is allowed",
+                None,
+            ),
+        ];
+        for (method, uri, want, message, target) in cases {
+            let (status, content_type, json) = get(&feed, method, uri).await;
+            assert_eq!(status, want, "{uri}: {json}");
+            assert!(content_type.starts_with("application/json"), "{uri}");
+            let error = &json["error"];
+            assert!(error["code"].is_string(), "{uri}: {json}");
+            if !message.is_empty() {
+                assert_eq!(error["message"], message, "{uri}");
+            }
+            assert_eq!(error.get("target").and_then(Value::as_str), target, "{uri}");
+        }
+    }
+}
