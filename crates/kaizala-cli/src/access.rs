@@ -153,14 +153,14 @@ pub fn read_users(path: &Path) -> CliResult<String> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o077 != 0 {
-                tracing::warn!(
-                    file = %path.display(),
-                    "the users file holds passwords but others than its owner may read it; \
-                     chmod 600 it"
-                );
-            }
+        let shared =
+            std::fs::metadata(path).is_ok_and(|meta| meta.permissions().mode() & 0o077 != 0);
+        if shared {
+            tracing::warn!(
+                file = %path.display(),
+                "the users file holds passwords but others than its owner may read it; \
+                 chmod 600 it"
+            );
         }
     }
     Ok(text)

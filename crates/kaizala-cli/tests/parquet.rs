@@ -23,7 +23,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use ingest_support::events::{SURVEY, sample_event};
-use ingest_support::{REQUIRE_VAR, TestDb, kaizala, text};
+use ingest_support::{TestDb, kaizala, text};
 use kaizala_webhook::store::{EventStore, IncomingEvent};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
