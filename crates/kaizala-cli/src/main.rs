@@ -5,11 +5,13 @@
 //! dashboard page, and the platform's emulator for local work. Start with
 //! `kaizala demo`.
 
+mod access;
 mod commands;
 mod credentials;
 mod dashboard;
 mod error;
 mod log;
+mod odata;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod progress;

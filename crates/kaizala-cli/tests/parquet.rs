@@ -23,30 +23,18 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use ingest_support::events::{SURVEY, sample_event};
-use ingest_support::{REQUIRE_VAR, TestDb, kaizala, text};
+use ingest_support::{TestDb, kaizala, text};
 use kaizala_webhook::store::{EventStore, IncomingEvent};
 use serde_json::{Value, json};
 use sqlx::{Connection, Row};
 
-const PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON";
+use ingest_support::PYTHON_VAR;
 /// A responder name outside ASCII.
 const NAME: &str = "आशा राव";
 
 /// The Python with DuckDB, or `None` when the test should be skipped.
 fn python() -> Option<PathBuf> {
-    match std::env::var(PYTHON_VAR) {
-        Ok(path) if !path.trim().is_empty() => Some(PathBuf::from(path)),
-        _ if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") => {
-            panic!("{PYTHON_VAR} is not set, and {REQUIRE_VAR}=1")
-        }
-        _ => {
-            eprintln!(
-                "skipped: needs a Python with duckdb (set {PYTHON_VAR} or run through \
-                 cargo xtask test)"
-            );
-            None
-        }
-    }
+    ingest_support::test_python("duckdb")
 }
 
 /// Runs each of `queries` in DuckDB; the rows of each, values as JSON

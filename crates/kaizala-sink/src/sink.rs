@@ -8,6 +8,7 @@ use kaizala_client::Client;
 use crate::db::{Backend, Db};
 use crate::error::SinkError;
 use crate::export::{self, Exported, Format, RowWriter, Start};
+use crate::odata;
 use crate::project::rebuild::{self, RebuildProgress, RebuildReport};
 use crate::project::status::{self, Status};
 use crate::project::{ProjectionReport, Projector, Shared};
@@ -122,6 +123,61 @@ impl Sink {
         name: Option<&str>,
     ) -> Result<String, SinkError> {
         crate::pivot::keep_as_view(&self.inner.db, action_id, name).await
+    }
+
+    /// The OData feed's entity sets ([`odata::Model`]): the stable views
+    /// and every survey pivot view ([`Sink::keep_pivot_view`]) that
+    /// exists, with the properties its view has now. Reads only.
+    pub async fn odata_model(&self) -> Result<odata::Model, SinkError> {
+        odata::load(&self.inner.db).await
+    }
+
+    /// The OData entity set `name` ([`Sink::odata_model`]'s, read alone),
+    /// or `None`.
+    pub async fn odata_entity_set(
+        &self,
+        name: &str,
+    ) -> Result<Option<odata::EntitySet>, SinkError> {
+        odata::entity_set(&self.inner.db, name).await
+    }
+
+    /// Gives `writer` a page of `query`'s rows ([`ODataQuery::page_sql`])
+    /// as values of their declared types (times as
+    /// [`Value::Timestamp`](crate::Value::Timestamp), days as
+    /// [`Value::Date`](crate::Value::Date)); returns how many.
+    ///
+    /// [`ODataQuery::page_sql`]: odata::ODataQuery::page_sql
+    pub async fn odata_page<R: RowWriter + Send>(
+        &self,
+        query: &odata::ODataQuery,
+        served: u64,
+        limit: u64,
+        writer: &mut R,
+    ) -> Result<u64, SinkError> {
+        let page = query.page_sql(served, limit);
+        let query = export::Query {
+            sql: page.sql().to_owned(),
+            args: page.args().to_vec(),
+            types: query.types().clone(),
+        };
+        Ok(
+            export::run(&self.inner.db, query, export::Typing::Declared, writer)
+                .await?
+                .rows,
+        )
+    }
+
+    /// How many rows match `query`'s filter, whatever its page.
+    pub async fn odata_count(&self, query: &odata::ODataQuery) -> Result<u64, SinkError> {
+        let db = &self.inner.db;
+        let count: i64 = query
+            .count_sql()
+            .query()
+            .fetch_one(&db.pool)
+            .await
+            .and_then(|row| sqlx::Row::try_get(&row, 0))
+            .map_err(|e| db.error("counting the feed's rows", e))?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Makes `zone` (an IANA name such as `Asia/Kolkata`, any letter case)

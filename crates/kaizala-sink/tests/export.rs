@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use kaizala_sink::{Cursor, Format, SinkError, Start, Table};
 use kaizala_webhook::store::{EventStore, QuarantinedBody};
 use serde_json::{Value, json};
-use support::{databases, incoming, incoming_at, survey_response};
+use support::{Collect, databases, incoming, incoming_at, survey_response};
 
 /// Stores events (and a quarantined body) and projects them.
 async fn fill(sink: &kaizala_sink::Sink) {
@@ -375,42 +375,6 @@ async fn a_survey_pivot_in_every_format() {
             .unwrap_err()
             .to_string();
         assert!(err.contains("no answers to action"), "{err}");
-    }
-}
-
-/// Collects what [`Sink::export_rows`](kaizala_sink::Sink::export_rows) gives.
-#[derive(Default)]
-struct Collect {
-    columns: Vec<kaizala_sink::ExportColumn>,
-    rows: Vec<Vec<String>>,
-}
-
-impl kaizala_sink::RowWriter for Collect {
-    fn columns(&mut self, columns: &[kaizala_sink::ExportColumn]) -> std::io::Result<()> {
-        self.columns = columns.to_vec();
-        Ok(())
-    }
-
-    fn row(&mut self, values: &[kaizala_sink::Value<'_>]) -> std::io::Result<()> {
-        use kaizala_sink::{ColumnType as T, Value as V};
-        assert_eq!(values.len(), self.columns.len());
-        for (column, value) in self.columns.iter().zip(values) {
-            let fits = matches!(
-                (column.ty(), value),
-                (_, V::Null)
-                    | (T::Text | T::Json, V::Text(_))
-                    | (T::Integer, V::Integer(_))
-                    | (T::Double, V::Double(_))
-                    | (T::Boolean, V::Boolean(_))
-                    | (T::Timestamp, V::Timestamp(_))
-                    | (T::Date, V::Date(_))
-                    | (T::Bytes, V::Bytes(_))
-            );
-            assert!(fits, "{} is {:?}: {value:?}", column.name(), column.ty());
-        }
-        self.rows
-            .push(values.iter().map(|v| format!("{v:?}")).collect());
-        Ok(())
     }
 }
 

@@ -7,13 +7,14 @@ mod support;
 
 use std::time::{Duration, SystemTime};
 
+use kaizala_sink::ColumnType;
 use kaizala_sink::Sink;
-use kaizala_sink::odata::{ODataQuery, QueryOptions};
+use kaizala_sink::odata::{Model, ODataQuery, QueryOptions};
 use kaizala_webhook::store::EventStore;
 use serde_json::json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use support::{databases, incoming, incoming_at, survey_response};
+use support::{Collect, databases, incoming, incoming_at, survey_response};
 
 /// 2020-09-13T12:26:40Z, when the first message was sent; one a second after.
 const T0: u64 = 1_600_000_000_000;
@@ -76,6 +77,17 @@ type Case = (
 );
 
 const CASES: &[Case] = &[
+    (
+        // An INTEGER column (not BIGINT) with integer and decimal literals.
+        "kz_answers",
+        "response_id",
+        Some("question_index eq 0 and question_index lt 1.5 and question_index ne 7"),
+        Some("response_id"),
+        None,
+        Some("1"),
+        "SELECT response_id FROM answers WHERE question_index = 0 ORDER BY response_id \
+         LIMIT 10 OFFSET 1",
+    ),
     (
         "kz_messages",
         "event_id",
@@ -289,5 +301,83 @@ async fn generated_queries_return_the_rows_of_hand_written_ones() {
             .await
             .unwrap();
         assert_eq!(rows.len(), TEXTS.len(), "{}", db.kind);
+    }
+}
+
+#[tokio::test]
+async fn survey_pivot_views_are_entity_sets() {
+    for db in databases().await {
+        let sink = db.connect().await;
+        let store = sink.event_store();
+        for (i, (group, count)) in [("North", 3), ("South", 12), ("North", 7)]
+            .into_iter()
+            .enumerate()
+        {
+            // "Group" makes a column named `group`, an SQL keyword.
+            let event = survey_response(
+                i,
+                json!([
+                    {"title": "Group", "type": "Text", "answer": group},
+                    {"title": "Cartons", "type": "Numeric", "answer": count}
+                ]),
+            );
+            store.store(&incoming(&event)).await.unwrap();
+        }
+        sink.project().await.unwrap();
+        let stable = Model::stable();
+        assert_eq!(sink.odata_model().await.unwrap(), stable, "{}", db.kind);
+        let name = sink.keep_pivot_view("a1", Some("visits")).await.unwrap();
+
+        let model = sink.odata_model().await.unwrap();
+        assert_eq!(model.sets().len(), stable.sets().len() + 1);
+        let set = model.get(&name).unwrap();
+        assert_eq!(
+            sink.odata_entity_set(&name).await.unwrap().as_ref(),
+            Some(set)
+        );
+        assert_eq!(sink.odata_entity_set("nope").await.unwrap(), None);
+        assert_eq!(set.key(), ["response_id"]);
+        assert_eq!(set.property("group"), Some(("group", ColumnType::Text)));
+        assert_eq!(
+            set.property("cartons"),
+            Some(("cartons", ColumnType::Double))
+        );
+        assert_eq!(
+            set.property("responded_at"),
+            Some(("responded_at", ColumnType::Timestamp))
+        );
+        let xml = kaizala_sink::odata::edm::metadata_xml(&model);
+        assert!(xml.contains(r#"<EntitySet Name="visits" EntityType="Kaizala.visits"/>"#));
+        assert!(xml.contains(r#"<Property Name="cartons" Type="Edm.Double"/>"#));
+
+        let options = QueryOptions {
+            select: Some("response_id,group,cartons,responded_at"),
+            filter: Some(
+                "group eq 'North' and cartons gt 2 and responded_at gt 2000-01-01T00:00:00Z",
+            ),
+            orderby: Some("cartons desc"),
+            count: Some("true"),
+            ..QueryOptions::default()
+        };
+        let query = ODataQuery::of(sink.backend(), set, &options)
+            .unwrap_or_else(|e| panic!("{}: {e}", db.kind));
+        assert_eq!(sink.odata_count(&query).await.unwrap(), 2, "{}", db.kind);
+        let mut rows = Collect::default();
+        assert_eq!(sink.odata_page(&query, 0, 1, &mut rows).await.unwrap(), 1);
+        assert_eq!(sink.odata_page(&query, 1, 5, &mut rows).await.unwrap(), 1);
+        let firsts: Vec<&str> = rows.rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(
+            firsts,
+            [r#"Text("resp2")"#, r#"Text("resp0")"#],
+            "{}",
+            db.kind
+        );
+        assert_eq!(rows.rows[0][2], "Double(7.0)", "{}", db.kind);
+        assert!(
+            rows.rows[0][3].starts_with("Timestamp("),
+            "{}: {:?}",
+            db.kind,
+            rows.rows[0]
+        );
     }
 }

@@ -19,8 +19,9 @@ const VENV: &str = "target/test-venv";
 const MIN_PYTHON: (u32, u32) = (3, 9);
 
 /// What tests import, pinned: one list, one venv. DuckDB reads the Parquet
-/// exports back (`crates/kaizala-cli/tests/parquet.rs`).
-pub(crate) const REQUIREMENTS: &[&str] = &["duckdb==2.0.1"];
+/// exports back (`crates/kaizala-cli/tests/parquet.rs`); pyodata (with
+/// requests) reads the OData feed (`crates/kaizala-cli/tests/odata_feed.rs`).
+pub(crate) const REQUIREMENTS: &[&str] = &["duckdb==2.0.1", "pyodata==1.12.1", "requests==2.34.2"];
 
 /// What [`locate`] found.
 pub(crate) enum Found {

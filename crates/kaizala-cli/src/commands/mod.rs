@@ -1,13 +1,13 @@
 //! The subcommands.
 
 mod bi;
-mod dashboard;
 mod demo;
 mod emulator;
 mod export;
 mod ingest;
 mod project;
 mod rebuild;
+mod serve;
 mod sql;
 mod status;
 mod sync;
@@ -49,8 +49,11 @@ pub enum Command {
     /// Write a table, view or survey pivot as CSV, JSON, NDJSON, CSV for
     /// Excel or Parquet.
     Export(ExportArgs),
-    /// Serve the dashboard page for a database.
-    Dashboard(DashboardArgs),
+    /// Serve a database to its readers: the dashboard page at `/` and the
+    /// OData feed (Power BI, Excel) at `/odata/`. Read-only. Off loopback
+    /// it needs a credential: --token or --users.
+    #[command(visible_alias = "dashboard")]
+    Serve(ServeArgs),
     /// SQL for the people who run the database: `grant-readonly`.
     Sql {
         #[command(subcommand)]
@@ -247,14 +250,35 @@ pub struct ExportArgs {
     pub cursor_file: Option<PathBuf>,
 }
 
-/// `kaizala dashboard`.
+/// `kaizala serve` (and its alias `kaizala dashboard`).
 #[derive(Debug, Args)]
-pub struct DashboardArgs {
+pub struct ServeArgs {
     #[command(flatten)]
     pub db: DbArgs,
-    /// Address to serve the page on.
+    /// Address to serve on. Off loopback (0.0.0.0, a LAN address) it
+    /// needs --token or --users.
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
+    /// Rows per page of the OData feed: a longer result ends with an
+    /// `@odata.nextLink` to the next page, which Power BI and Excel follow.
+    #[arg(long, value_name = "ROWS", default_value_t = crate::odata::DEFAULT_PAGE_SIZE,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub page_size: u64,
+    /// A bearer token readers must present (`Authorization: Bearer
+    /// TOKEN`). Best read from the environment, out of shell history.
+    #[arg(
+        long,
+        env = "KAIZALA_SERVE_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN",
+        value_parser = secret
+    )]
+    pub token: Option<Secret>,
+    /// A file of readers, one `user:password` a line (`#` starts a
+    /// comment), for HTTP Basic authentication — what Power BI and Excel
+    /// call "Basic". Keep it readable by its owner only (chmod 600).
+    #[arg(long, value_name = "FILE")]
+    pub users: Option<PathBuf>,
 }
 
 /// Runs a command.
@@ -267,7 +291,7 @@ pub async fn run(command: Command) -> CliResult {
         Command::Rebuild(args) => rebuild::run(args).await,
         Command::Status(args) => status::run(args).await,
         Command::Export(args) => export::run(args).await,
-        Command::Dashboard(args) => dashboard::run(args).await,
+        Command::Serve(args) => serve::run(args).await,
         Command::Sql { command } => sql::run(command).await,
         Command::Bi { command } => bi::run(command).await,
         Command::Emulator(args) => emulator::run(args).await,

@@ -5,7 +5,11 @@
 //! - `GET /api/dashboard` is [`Sink::dashboard`] as JSON, read afresh on
 //!   every request (the page polls it every 5 s);
 //! - the page's assets (`/app.js`, `/style.css`, …), from `assets/`
-//!   beside this file, compiled in.
+//!   beside this file, compiled in;
+//! - the OData feed under `/odata/` ([`crate::odata`]).
+//!
+//! With credentials ([`Access`](crate::access::Access)), every path asks
+//! for them.
 //!
 //! Every response carries a strict `Content-Security-Policy` (no inline
 //! script, nothing from another origin) and `X-Content-Type-Options:
@@ -30,6 +34,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use self::routes::Options;
 use self::routes::Routes;
 
 /// How long a client may take to send a request's headers.
@@ -38,12 +43,19 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves the dashboard of `sink` on `listener`, on the current tokio
-/// runtime, until [`DashboardServer::shutdown`] (or until it is dropped).
+/// runtime, until [`DashboardServer::shutdown`] (or until it is dropped):
+/// open to anyone, with the OData feed's default page size.
+#[allow(dead_code, reason = "the tests serve with the defaults")]
 pub fn serve(listener: TcpListener, sink: Sink) -> DashboardServer {
+    serve_with(listener, sink, Options::default())
+}
+
+/// [`serve`] with `options`: who may read, the feed's page size.
+pub fn serve_with(listener: TcpListener, sink: Sink, options: Options) -> DashboardServer {
     let addr = listener
         .local_addr()
         .expect("a bound TcpListener has a local address");
-    let routes = Arc::new(Routes::new(sink, addr));
+    let routes = Arc::new(Routes::new(sink, addr, options));
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(accept_loop(listener, routes, stopped));
     DashboardServer { addr, stop, task }

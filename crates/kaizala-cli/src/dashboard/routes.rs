@@ -9,6 +9,8 @@ use http_body_util::Full;
 use kaizala_sink::Sink;
 
 use super::assets::{self, Asset};
+use crate::access::Access;
+use crate::odata::{DEFAULT_PAGE_SIZE, Feed};
 
 /// Where the page may load anything from: this server only, scripts from
 /// files only (no inline script, no `eval`), no plugins, no framing.
@@ -25,20 +27,45 @@ const ALLOWED_METHODS: &str = "GET, HEAD";
 /// A response body.
 pub(super) type Body = Full<Bytes>;
 
+/// How a server answers, beyond what it serves.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Who may read.
+    pub access: Access,
+    /// Rows per page of the OData feed.
+    pub page_size: u64,
+    /// `https` when reached over TLS: the feed's links name it.
+    pub scheme: &'static str,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            access: Access::open(),
+            page_size: DEFAULT_PAGE_SIZE,
+            scheme: "http",
+        }
+    }
+}
+
 /// The request handler of one server.
 #[derive(Debug)]
 pub(super) struct Routes {
     sink: Sink,
     /// Listening on loopback: requests must name a loopback host.
     loopback_only: bool,
+    access: Access,
+    feed: Feed,
 }
 
 impl Routes {
     /// Routes for `sink`, served on `addr`.
-    pub(super) fn new(sink: Sink, addr: SocketAddr) -> Self {
+    pub(super) fn new(sink: Sink, addr: SocketAddr, options: Options) -> Self {
         Routes {
+            feed: Feed::new(sink.clone(), options.page_size, options.scheme),
             sink,
             loopback_only: addr.ip().is_loopback(),
+            access: options.access,
         }
     }
 
@@ -58,9 +85,28 @@ impl Routes {
 
     async fn route<B>(&self, request: &Request<B>) -> Response<Body> {
         let path = request.uri().path();
-        let known = path == API_PATH || assets::find(path).is_some();
+        let feed = Feed::serves(path);
+        let known = feed || path == API_PATH || assets::find(path).is_some();
         if !known {
             return text(StatusCode::NOT_FOUND, "not found\n");
+        }
+        if !self.access.admits(request) {
+            let mut response = text(StatusCode::UNAUTHORIZED, "credentials required\n");
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, self.access.challenge());
+            return response;
+        }
+        if feed {
+            if self.loopback_only && !names_loopback(request) {
+                return text(
+                    StatusCode::FORBIDDEN,
+                    "this server answers requests for localhost only\n",
+                );
+            }
+            let mut response = self.feed.handle(request).await;
+            harden(&mut response);
+            return response;
         }
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
@@ -171,9 +217,20 @@ fn respond(
     let mut response = Response::new(Full::new(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
+    harden(&mut response);
+    response
+}
+
+/// Adds the headers every response carries: nothing from elsewhere, no
+/// sniffing, no framing, no referrer.
+fn harden(response: &mut Response<Body>) {
+    let headers = response.headers_mut();
     let fixed = [
-        (header::CONTENT_TYPE, content_type),
-        (header::CACHE_CONTROL, cache_control),
         (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::REFERRER_POLICY, "no-referrer"),
@@ -182,7 +239,6 @@ fn respond(
     for (name, value) in fixed {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    response
 }
 
 #[cfg(test)]
@@ -205,7 +261,7 @@ mod tests {
             .unwrap();
         let addr = SocketAddr::from(([127, 0, 0, 1], 8090));
         Fixture {
-            routes: Routes::new(sink.clone(), addr),
+            routes: Routes::new(sink.clone(), addr, Options::default()),
             sink,
             _dir: dir,
         }
@@ -406,10 +462,51 @@ mod tests {
             assert_eq!(response.status(), StatusCode::FORBIDDEN, "{host}");
         }
         // Listening on every address: any host name (a LAN name, say).
-        let open = Routes::new(f.sink.clone(), SocketAddr::from(([0, 0, 0, 0], 8090)));
+        let open = Routes::new(
+            f.sink.clone(),
+            SocketAddr::from(([0, 0, 0, 0], 8090)),
+            Options::default(),
+        );
         let mut req = request(Method::GET, "/");
         req.headers_mut()
             .insert(header::HOST, HeaderValue::from_static("dashboard.lan:8090"));
         assert_eq!(open.handle(&req).await.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn with_a_token_every_path_asks_for_it() {
+        let f = fixture().await;
+        let access = Access::open()
+            .with_token(&kaizala_types::Secret::new("t0ken"))
+            .unwrap();
+        let options = Options {
+            access,
+            ..Options::default()
+        };
+        let routes = Routes::new(
+            f.sink.clone(),
+            SocketAddr::from(([0, 0, 0, 0], 8090)),
+            options,
+        );
+        for path in ["/", API_PATH, "/odata/", "/odata/kz_messages"] {
+            let response = routes.handle(&request(Method::GET, path)).await;
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
+            assert_eq!(
+                header(&response, header::WWW_AUTHENTICATE),
+                "Bearer realm=\"kaizala\""
+            );
+            assert_hardened(&response);
+            let mut req = request(Method::GET, path);
+            req.headers_mut().insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_static("Bearer t0ken"),
+            );
+            let response = routes.handle(&req).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert_hardened(&response);
+        }
+        // The page stays as it was: unknown paths are 404 before any check.
+        let response = routes.handle(&request(Method::GET, "/nope")).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
     }
 }

@@ -27,6 +27,8 @@ use sqlx::{Connection, Row};
 
 pub const POSTGRES_VAR: &str = "KAIZALA_TEST_POSTGRES_URL";
 pub const REQUIRE_VAR: &str = "KAIZALA_TEST_REQUIRE_SERVICES";
+/// The Python with the test suite's PyPI packages.
+pub const PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON";
 
 /// The callback token every test's receiver expects.
 pub const TOKEN: &str = "crash-test-callback-token-7c1e";
@@ -45,6 +47,24 @@ pub fn postgres_url() -> Option<String> {
             eprintln!(
                 "skipped: needs PostgreSQL \
                  (set KAIZALA_TEST_POSTGRES_URL or run through cargo xtask test)"
+            );
+            None
+        }
+    }
+}
+
+/// The Python that imports `packages` (`KAIZALA_TEST_PYTHON`), or `None`
+/// when the test should be skipped.
+pub fn test_python(packages: &str) -> Option<PathBuf> {
+    match std::env::var(PYTHON_VAR) {
+        Ok(path) if !path.trim().is_empty() => Some(PathBuf::from(path)),
+        _ if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") => {
+            panic!("{PYTHON_VAR} is not set, and {REQUIRE_VAR}=1")
+        }
+        _ => {
+            eprintln!(
+                "skipped: needs a Python with {packages} (set {PYTHON_VAR} or run through \
+                 cargo xtask test)"
             );
             None
         }

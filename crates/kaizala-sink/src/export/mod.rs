@@ -57,7 +57,8 @@ pub struct ExportColumn {
 }
 
 impl ExportColumn {
-    pub(crate) fn new(name: impl Into<String>, ty: ColumnType) -> ExportColumn {
+    /// A column `name` of type `ty` (as a [`RowWriter`]'s tests give it).
+    pub fn new(name: impl Into<String>, ty: ColumnType) -> ExportColumn {
         ExportColumn {
             name: name.into(),
             ty,

@@ -3,10 +3,8 @@
 
 use std::fmt::Write as _;
 
-use super::ODataQuery;
-use crate::export::{ColumnType, declared};
-use crate::schema::{ViewBody, views};
-use crate::table::Table;
+use super::Model;
+use crate::export::ColumnType;
 
 /// The namespace of the entity types in `$metadata`.
 pub const NAMESPACE: &str = "Kaizala";
@@ -26,39 +24,11 @@ pub fn edm_type(ty: ColumnType) -> &'static str {
     }
 }
 
-/// The key of entity set `entity_set`: the columns a row of the view is
-/// ordered by (as exported), without its times, which only order it.
-/// Empty for an unknown entity set.
-pub fn key(entity_set: &str) -> Vec<&'static str> {
-    let Some(columns) = stable_columns(entity_set) else {
-        return Vec::new();
-    };
-    let Ok(table) = entity_set.parse::<Table>() else {
-        return Vec::new();
-    };
-    let types = declared(entity_set);
-    table
-        .order_by()
-        .split(',')
-        .map(str::trim)
-        .filter(|name| types.of(name) != ColumnType::Timestamp)
-        .filter_map(|name| columns.iter().find(|c| **c == name).copied())
-        .collect()
-}
-
-/// The columns of a stable view.
-fn stable_columns(entity_set: &str) -> Option<Vec<&'static str>> {
-    match views::by_name(entity_set)?.body {
-        ViewBody::Stable(view) => Some(view.columns.iter().map(|(name, _)| *name).collect()),
-        ViewBody::Sql { .. } => None,
-    }
-}
-
-/// The CSDL (OData v4 XML) of every entity set ([`ODataQuery::entity_sets`]):
-/// one `EntityType` per view, with its `Key` ([`key`]) and a `Property`
-/// per column typed by [`edm_type`] (the key's not nullable), and an
-/// `EntityContainer` named `Container` with one `EntitySet` per view.
-pub fn metadata_xml() -> String {
+/// The CSDL (OData v4 XML) of `model`: one `EntityType` per entity set,
+/// with its `Key` ([`EntitySet::key`](super::EntitySet::key)) and a `Property` per column typed
+/// by [`edm_type`] (the key's not nullable), and an `EntityContainer`
+/// named `Container` with one `EntitySet` per entity set.
+pub fn metadata_xml(model: &Model) -> String {
     let mut xml = String::from(concat!(
         r#"<?xml version="1.0" encoding="utf-8"?>"#,
         "\n",
@@ -69,17 +39,16 @@ pub fn metadata_xml() -> String {
         xml,
         r#"<Schema Namespace="{NAMESPACE}" xmlns="http://docs.oasis-open.org/odata/ns/edm">"#
     );
-    for set in ODataQuery::entity_sets() {
-        let types = declared(set);
-        let key = key(set);
-        let _ = writeln!(xml, r#"<EntityType Name="{set}">"#);
+    for set in model.sets() {
+        let key = set.key();
+        let _ = writeln!(xml, r#"<EntityType Name="{}">"#, set.name());
         xml.push_str("<Key>");
-        for name in &key {
+        for name in key {
             let _ = write!(xml, r#"<PropertyRef Name="{name}"/>"#);
         }
         xml.push_str("</Key>\n");
-        for name in stable_columns(set).unwrap_or_default() {
-            let nullable = if key.contains(&name) {
+        for (name, ty) in set.properties() {
+            let nullable = if key.contains(name) {
                 r#" Nullable="false""#
             } else {
                 ""
@@ -87,16 +56,17 @@ pub fn metadata_xml() -> String {
             let _ = writeln!(
                 xml,
                 r#"<Property Name="{name}" Type="{}"{nullable}/>"#,
-                edm_type(types.of(name))
+                edm_type(*ty)
             );
         }
         xml.push_str("</EntityType>\n");
     }
     xml.push_str("<EntityContainer Name=\"Container\">\n");
-    for set in ODataQuery::entity_sets() {
+    for set in model.sets() {
+        let name = set.name();
         let _ = writeln!(
             xml,
-            r#"<EntitySet Name="{set}" EntityType="{NAMESPACE}.{set}"/>"#
+            r#"<EntitySet Name="{name}" EntityType="{NAMESPACE}.{name}"/>"#
         );
     }
     xml.push_str("</EntityContainer>\n</Schema>\n</edmx:DataServices>\n</edmx:Edmx>\n");
@@ -105,24 +75,14 @@ pub fn metadata_xml() -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::EntitySet;
     use super::*;
 
     #[test]
-    fn keys_are_the_export_order_without_times() {
-        assert_eq!(key("kz_messages"), ["event_id"]);
-        assert_eq!(key("kz_answers"), ["response_id", "question_index"]);
-        assert_eq!(key("kz_responses_daily"), ["day", "action_id", "group_id"]);
-        assert_eq!(key("kz_attachments"), ["event_id", "item_index"]);
-        assert!(key("responses_per_day").is_empty());
-        for set in ODataQuery::entity_sets() {
-            assert!(!key(set).is_empty(), "{set}");
-        }
-    }
-
-    #[test]
     fn metadata_declares_every_view_typed_and_keyed() {
-        let xml = metadata_xml();
-        for set in ODataQuery::entity_sets() {
+        let model = Model::stable();
+        let xml = metadata_xml(&model);
+        for set in model.sets().iter().map(EntitySet::name) {
             assert!(
                 xml.contains(&format!(r#"<EntityType Name="{set}">"#)),
                 "{set}"

@@ -1,11 +1,14 @@
-//! The OData v4 query layer of the feed over the stable `kz_*` views:
+//! The OData v4 query layer of the feed over the stable `kz_*` views and
+//! the survey pivot views:
 //! `$filter` parsed into an [`Expr`] ([`filter`]), and a query
 //! ([`ODataQuery`]) of an entity set (a view) with `$select`, `$filter`,
 //! `$orderby`, `$top`, `$skip` and `$count` made into **parameterised**
 //! SQL for a [`Backend`]: every literal of the filter is a bound
 //! parameter, never text in the SQL, and column names come only from the
-//! view's declaration; and the entity data model, `$metadata`'s CSDL
-//! ([`edm`]). No HTTP here: `kaizala serve` puts it on the wire.
+//! entity set's declaration; the entity sets ([`Model`]: the stable
+//! views and the survey pivot views, [`Sink::odata_model`]); and the
+//! entity data model, `$metadata`'s CSDL ([`edm`]). No HTTP here:
+//! `kaizala serve` puts it on the wire.
 //!
 //! ```
 //! use kaizala_sink::Backend;
@@ -20,8 +23,8 @@
 //! };
 //! let query = ODataQuery::new(Backend::Sqlite, "kz_messages", &options)?;
 //! let select = query.select_sql();
-//! assert!(select.sql().starts_with("SELECT event_id, group_id, "));
-//! assert!(select.sql().contains("WHERE ((sender_name = $1) AND ((text LIKE $2 ESCAPE '\\')"));
+//! assert!(select.sql().starts_with(r#"SELECT "event_id", "group_id", "#));
+//! assert!(select.sql().contains(r#"WHERE (("sender_name" = $1) AND (("text" LIKE $2 ESCAPE '\')"#));
 //! assert!(!select.sql().contains("Asha"));
 //! assert_eq!(select.parameters(), 4); // 'Asha', '%50\%%', the instant, the limit
 //! assert_eq!(query.count_sql().parameters(), 3); // no limit
@@ -37,13 +40,16 @@
 
 pub mod edm;
 pub mod filter;
+mod model;
 mod query;
 
 pub use filter::{CompareOp, Expr, Function, Literal};
+pub use model::{EntitySet, Model};
+pub(crate) use model::{entity_set, load};
 pub use query::{ODataQuery, QueryOptions, Sql};
 
 #[cfg(doc)]
-use crate::Backend;
+use crate::{Backend, Sink};
 
 /// Why a query cannot be served: each is a client's mistake (an OData
 /// 400), with a one-line message.

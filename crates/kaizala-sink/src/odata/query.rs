@@ -20,11 +20,12 @@
 //!
 //! [`view_time`]: crate::schema::view_time
 
+use super::EntitySet;
 use super::ODataError;
 use super::filter::{CompareOp, Expr, Function, Literal};
 use crate::db::Backend;
-use crate::export::{ColumnType, Declared, declared};
-use crate::schema::{Out, ViewBody, export_column, view_time, views};
+use crate::export::{ColumnType, Declared};
+use crate::schema::{readable_column, view_time};
 use crate::write::Arg;
 
 /// The query options of a request, as their text (`None` when absent).
@@ -62,6 +63,11 @@ impl Sql {
         self.args.len()
     }
 
+    /// The values bound, in order.
+    pub(crate) fn args(&self) -> &[Arg] {
+        &self.args
+    }
+
     /// An sqlx query of it with its values bound, for [`Sink::pool`].
     ///
     /// [`Sink::pool`]: crate::Sink::pool
@@ -71,47 +77,53 @@ impl Sql {
 }
 
 /// A query of one entity set with its options, checked against the
-/// view's declared columns and made into SQL for one backend.
+/// entity set's properties and made into SQL for one backend.
 #[derive(Debug, Clone)]
 pub struct ODataQuery {
-    entity_set: &'static str,
-    columns: Vec<&'static str>,
+    backend: Backend,
+    entity_set: String,
+    columns: Vec<String>,
+    types: Declared,
     count: bool,
+    top: Option<u64>,
+    skip: u64,
+    /// `SELECT … WHERE … ORDER BY …`, without a page.
+    rows: Sql,
     select: Sql,
     count_sql: Sql,
 }
 
 impl ODataQuery {
-    /// The entity sets: the stable views (`kz_*`).
-    pub fn entity_sets() -> impl Iterator<Item = &'static str> {
-        views::ALL
-            .into_iter()
-            .filter(|view| matches!(view.body, ViewBody::Stable(_)))
-            .map(|view| view.name)
-    }
-
-    /// A query of `entity_set` with `options`, its SQL in `backend`'s
-    /// dialect. An [`ODataError`] for an unknown entity set or column, a
-    /// malformed option, or a filter that does not parse or type.
+    /// A query of the stable view `entity_set` with `options`, its SQL in
+    /// `backend`'s dialect ([`ODataQuery::of`] with
+    /// [`EntitySet::stable`]). An [`ODataError`] for an unknown entity set
+    /// or column, a malformed option, or a filter that does not parse or
+    /// type.
     pub fn new(
         backend: Backend,
         entity_set: &str,
         options: &QueryOptions<'_>,
     ) -> Result<ODataQuery, ODataError> {
-        let view = views::by_name(entity_set).and_then(|view| match view.body {
-            ViewBody::Stable(stable) => Some((view.name, stable.columns)),
-            ViewBody::Sql { .. } => None,
-        });
-        let Some((name, all)) = view else {
-            return Err(ODataError::UnknownEntitySet {
-                name: entity_set.to_owned(),
-            });
-        };
+        let set = EntitySet::stable(entity_set).ok_or_else(|| ODataError::UnknownEntitySet {
+            name: entity_set.to_owned(),
+        })?;
+        ODataQuery::of(backend, &set, options)
+    }
+
+    /// A query of `set` with `options`, its SQL in `backend`'s dialect.
+    /// Rows come in the order of `$orderby` and then of the set's key, so
+    /// that pages of it neither overlap nor leave rows out. An
+    /// [`ODataError`] for an unknown column, a malformed option, or a
+    /// filter that does not parse or type.
+    pub fn of(
+        backend: Backend,
+        set: &EntitySet,
+        options: &QueryOptions<'_>,
+    ) -> Result<ODataQuery, ODataError> {
+        let name = quoted(set.name());
         let mut sql = Gen {
             backend,
-            entity_set: name,
-            columns: all,
-            types: declared(name),
+            set,
             args: Vec::new(),
         };
         let columns = sql.select(options.select)?;
@@ -137,37 +149,42 @@ impl ODataQuery {
             sql: format!("SELECT COUNT(*) FROM {name}{filter}"),
             args: sql.args.clone(),
         };
-        let page = sql.page(options.top, options.skip)?;
+        let top = number("$top", options.top)?;
+        let skip = number("$skip", options.skip)?.unwrap_or(0);
+        let mut types = Declared::default();
         let list: Vec<String> = columns
             .iter()
-            .map(|column| {
-                let out = all.iter().find(|(n, _)| n == column).map(|(_, out)| *out);
-                export_column(backend, column, out.unwrap_or(Out::Plain("")))
+            .map(|(column, ty)| {
+                types.push(column.clone(), *ty);
+                readable_column(backend, &quoted(column), *ty)
             })
             .collect();
-        let select = Sql {
-            sql: format!(
-                "SELECT {} FROM {name}{filter}{order}{page}",
-                list.join(", ")
-            ),
+        let rows = Sql {
+            sql: format!("SELECT {} FROM {name}{filter}{order}", list.join(", ")),
             args: sql.args,
         };
+        let select = page(backend, &rows, top, skip);
         Ok(ODataQuery {
-            entity_set: name,
-            columns,
+            backend,
+            entity_set: set.name().to_owned(),
+            columns: columns.into_iter().map(|(column, _)| column).collect(),
+            types,
             count,
+            top,
+            skip,
+            rows,
             select,
             count_sql,
         })
     }
 
     /// The entity set (view) it reads.
-    pub fn entity_set(&self) -> &'static str {
-        self.entity_set
+    pub fn entity_set(&self) -> &str {
+        &self.entity_set
     }
 
     /// The columns it selects, in order.
-    pub fn columns(&self) -> &[&'static str] {
+    pub fn columns(&self) -> &[String] {
         &self.columns
     }
 
@@ -176,9 +193,28 @@ impl ODataQuery {
         self.count
     }
 
-    /// The rows: `SELECT` with the filter, the order and the page.
+    /// `$top`, if given.
+    pub fn top(&self) -> Option<u64> {
+        self.top
+    }
+
+    /// The rows: `SELECT` with the filter, the order and the page of
+    /// `$top` and `$skip`.
     pub fn select_sql(&self) -> &Sql {
         &self.select
+    }
+
+    /// A page of the rows [`select_sql`](Self::select_sql) gives: at most
+    /// `limit` of them, after the first `served` (which earlier pages
+    /// gave); fewer where `$top` ends first.
+    pub fn page_sql(&self, served: u64, limit: u64) -> Sql {
+        let left = self.top.map_or(limit, |top| top.saturating_sub(served));
+        page(
+            self.backend,
+            &self.rows,
+            Some(limit.min(left)),
+            self.skip.saturating_add(served),
+        )
     }
 
     /// How many rows match the filter, whatever the page:
@@ -186,61 +222,102 @@ impl ODataQuery {
     pub fn count_sql(&self) -> &Sql {
         &self.count_sql
     }
+
+    /// The declared types of the columns it selects.
+    pub(crate) fn types(&self) -> &Declared {
+        &self.types
+    }
+}
+
+/// `name` as an SQL identifier: quoted, since a pivot's column is named
+/// after a question's title, which may be an SQL keyword (`group`,
+/// `order`).
+fn quoted(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
+/// `$top` or `$skip`'s number.
+fn number(option: &'static str, text: Option<&str>) -> Result<Option<u64>, ODataError> {
+    text.map(|text| {
+        text.trim()
+            .parse::<u32>()
+            .map(u64::from)
+            .map_err(|_| ODataError::BadOption {
+                option,
+                message: format!("'{text}' is not a non-negative integer"),
+            })
+    })
+    .transpose()
+}
+
+/// `rows` limited to `top` rows after the first `skip`.
+fn page(backend: Backend, rows: &Sql, top: Option<u64>, skip: u64) -> Sql {
+    let mut args = rows.args.clone();
+    let mut bind = |n: u64| {
+        args.push(Arg::Int(Some(i64::try_from(n).unwrap_or(i64::MAX))));
+        format!("${}", args.len())
+    };
+    let mut sql = rows.sql.clone();
+    match (top, backend) {
+        (Some(n), _) => sql.push_str(&format!(" LIMIT {}", bind(n))),
+        // SQLite has no OFFSET without a LIMIT.
+        (None, Backend::Sqlite) if skip > 0 => sql.push_str(" LIMIT -1"),
+        _ => {}
+    }
+    if skip > 0 {
+        sql.push_str(&format!(" OFFSET {}", bind(skip)));
+    }
+    Sql { sql, args }
 }
 
 /// Builds the SQL of one query, binding as it goes.
-struct Gen {
+struct Gen<'s> {
     backend: Backend,
-    entity_set: &'static str,
-    columns: &'static [(&'static str, Out)],
-    types: Declared,
+    set: &'s EntitySet,
     args: Vec<Arg>,
 }
 
-impl Gen {
+impl Gen<'_> {
     /// Binds `arg`, returning its placeholder.
     fn bind(&mut self, arg: Arg) -> String {
         self.args.push(arg);
         format!("${}", self.args.len())
     }
 
-    /// The declared column `name` and its type.
-    fn column(&self, name: &str) -> Result<(&'static str, ColumnType), ODataError> {
-        self.columns
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(n, _)| (*n, self.types.of(n)))
+    /// The property `name`: its name and type.
+    fn column(&self, name: &str) -> Result<(String, ColumnType), ODataError> {
+        self.set
+            .property(name)
+            .map(|(n, ty)| (n.to_owned(), ty))
             .ok_or_else(|| ODataError::UnknownColumn {
-                entity_set: self.entity_set.to_owned(),
+                entity_set: self.set.name().to_owned(),
                 column: name.to_owned(),
             })
     }
 
-    fn select(&self, select: Option<&str>) -> Result<Vec<&'static str>, ODataError> {
+    fn select(&self, select: Option<&str>) -> Result<Vec<(String, ColumnType)>, ODataError> {
         let text = select.map(str::trim).unwrap_or("*");
         if text == "*" || text.is_empty() {
-            return Ok(self.columns.iter().map(|(n, _)| *n).collect());
+            return Ok(self.set.properties().to_vec());
         }
-        let mut columns = Vec::new();
+        let mut columns: Vec<(String, ColumnType)> = Vec::new();
         for name in text.split(',') {
-            let (name, _) = self.column(name.trim())?;
-            if !columns.contains(&name) {
-                columns.push(name);
+            let column = self.column(name.trim())?;
+            if !columns.contains(&column) {
+                columns.push(column);
             }
         }
         Ok(columns)
     }
 
     fn order(&self, orderby: Option<&str>) -> Result<String, ODataError> {
-        let Some(text) = orderby else {
-            return Ok(String::new());
-        };
         let bad = |message: String| ODataError::BadOption {
             option: "$orderby",
             message,
         };
         let mut keys = Vec::new();
-        for item in text.split(',') {
+        let mut named = Vec::new();
+        for item in orderby.into_iter().flat_map(|text| text.split(',')) {
             let words: Vec<&str> = item.split_whitespace().collect();
             let (name, direction) = match words[..] {
                 [name] => (name, ""),
@@ -257,37 +334,18 @@ impl Gen {
             if ty == ColumnType::Json {
                 return Err(bad(format!("'{name}' is JSON, which has no order")));
             }
-            keys.push(format!("{name}{direction}"));
+            keys.push(format!("{}{direction}", quoted(&name)));
+            named.push(name);
+        }
+        for key in self.set.key() {
+            if !named.contains(key) {
+                keys.push(quoted(key));
+            }
+        }
+        if keys.is_empty() {
+            return Ok(String::new());
         }
         Ok(format!(" ORDER BY {}", keys.join(", ")))
-    }
-
-    fn page(&mut self, top: Option<&str>, skip: Option<&str>) -> Result<String, ODataError> {
-        let number = |option: &'static str, text: Option<&str>| {
-            text.map(|text| {
-                text.trim()
-                    .parse::<u32>()
-                    .map(i64::from)
-                    .map_err(|_| ODataError::BadOption {
-                        option,
-                        message: format!("'{text}' is not a non-negative integer"),
-                    })
-            })
-            .transpose()
-        };
-        let top = number("$top", top)?;
-        let skip = number("$skip", skip)?;
-        let mut page = String::new();
-        match (top, self.backend) {
-            (Some(n), _) => page = format!(" LIMIT {}", self.bind(Arg::Int(Some(n)))),
-            // SQLite has no OFFSET without a LIMIT.
-            (None, Backend::Sqlite) if skip.is_some() => page = " LIMIT -1".to_owned(),
-            _ => {}
-        }
-        if let Some(n) = skip {
-            page.push_str(&format!(" OFFSET {}", self.bind(Arg::Int(Some(n)))));
-        }
-        Ok(page)
     }
 
     /// `expr` as an SQL condition.
@@ -308,8 +366,8 @@ impl Gen {
             Expr::Call(function, a, b) => self.call(*function, a, b),
             Expr::Column(name) => match self.column(name)? {
                 (name, ColumnType::Boolean) => Ok(match self.backend {
-                    Backend::Sqlite => format!("({name} <> 0)"),
-                    Backend::Postgres => name.to_owned(),
+                    Backend::Sqlite => format!("({} <> 0)", quoted(&name)),
+                    Backend::Postgres => quoted(&name),
                 }),
                 (name, ty) => Err(type_error(format!(
                     "'{name}' is {}, not a condition",
@@ -340,7 +398,7 @@ impl Gen {
                         type_name(tb)
                     )));
                 }
-                Ok(format!("({a} {} {b})", sql_op(op)))
+                Ok(format!("({} {} {})", quoted(&a), sql_op(op), quoted(&b)))
             }
             (Expr::Column(c), Expr::Literal(v)) => self.column_with_value(c, op, v),
             (Expr::Literal(v), Expr::Column(c)) => self.column_with_value(c, flip(op), v),
@@ -372,18 +430,28 @@ impl Gen {
         let value = match (ty, value) {
             (_, Literal::Null) => {
                 return match op {
-                    CompareOp::Eq => Ok(format!("({name} IS NULL)")),
-                    CompareOp::Ne => Ok(format!("({name} IS NOT NULL)")),
+                    CompareOp::Eq => Ok(format!("({} IS NULL)", quoted(&name))),
+                    CompareOp::Ne => Ok(format!("({} IS NOT NULL)", quoted(&name))),
                     _ => Err(refuse()),
                 };
             }
             (ColumnType::Text, Literal::String(s)) => self.bind(Arg::Text(Some(s.clone()))),
-            (ColumnType::Integer, Literal::Integer(n)) => self.bind(Arg::Int(Some(*n))),
+            // Typed in the SQL: PostgreSQL would otherwise take the
+            // parameter's type from an `INTEGER` column, and refuse the
+            // 8-byte value bound to it.
+            (ColumnType::Integer, Literal::Integer(n)) => {
+                let p = self.bind(Arg::Int(Some(*n)));
+                format!("CAST({p} AS BIGINT)")
+            }
             (ColumnType::Integer | ColumnType::Double, Literal::Decimal(x)) => {
-                self.bind(Arg::Float(Some(*x)))
+                let p = self.bind(Arg::Float(Some(*x)));
+                format!("CAST({p} AS DOUBLE PRECISION)")
             }
             // As a double: PostgreSQL compares it with an integer column too.
-            (ColumnType::Double, Literal::Integer(n)) => self.bind(Arg::Float(Some(*n as f64))),
+            (ColumnType::Double, Literal::Integer(n)) => {
+                let p = self.bind(Arg::Float(Some(*n as f64)));
+                format!("CAST({p} AS DOUBLE PRECISION)")
+            }
             (ColumnType::Boolean, Literal::Boolean(b))
                 if matches!(op, CompareOp::Eq | CompareOp::Ne) =>
             {
@@ -406,7 +474,7 @@ impl Gen {
             }
             _ => return Err(refuse()),
         };
-        Ok(format!("({name} {} {value})", sql_op(op)))
+        Ok(format!("({} {} {value})", quoted(&name), sql_op(op)))
     }
 
     fn call(&mut self, function: Function, a: &Expr, b: &Expr) -> Result<String, ODataError> {
@@ -437,7 +505,7 @@ impl Gen {
             Function::EndsWith => format!("%{escaped}"),
         };
         let p = self.bind(Arg::Text(Some(pattern)));
-        Ok(format!("({name} LIKE {p} ESCAPE '\\')"))
+        Ok(format!("({} LIKE {p} ESCAPE '\\')", quoted(&name)))
     }
 }
 
@@ -510,7 +578,10 @@ mod tests {
         let sql = q.select_sql().sql();
         assert!(!sql.contains("OR 1=1"), "{sql}");
         assert!(!sql.contains("--"), "{sql}");
-        assert!(sql.ends_with("WHERE (sender_name = $1)"), "{sql}");
+        assert!(
+            sql.ends_with(r#"WHERE ("sender_name" = $1) ORDER BY "event_id""#),
+            "{sql}"
+        );
         assert_eq!(q.select_sql().parameters(), 1);
         let q = query(
             "kz_messages",
@@ -520,10 +591,10 @@ mod tests {
         let sql = q.select_sql().sql();
         assert!(!sql.contains('%') && !sql.contains("2026"), "{sql}");
         assert!(
-            sql.contains("(sent_at < to_timestamp((CAST($2 AS BIGINT)) / 1000.0))"),
+            sql.contains(r#"("sent_at" < to_timestamp((CAST($2 AS BIGINT)) / 1000.0))"#),
             "{sql}"
         );
-        assert!(sql.contains("(group_name IS NOT NULL)"), "{sql}");
+        assert!(sql.contains(r#"("group_name" IS NOT NULL)"#), "{sql}");
         let Arg::Text(Some(pattern)) = &q.select_sql().args[0] else {
             panic!()
         };
@@ -617,24 +688,58 @@ mod tests {
         let sqlite = ODataQuery::new(Backend::Sqlite, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             sqlite.select_sql().sql(),
-            "SELECT day, responses FROM kz_responses_daily \
-             WHERE ((responses > $1) AND (day >= $2)) ORDER BY day DESC, action_id \
-             LIMIT -1 OFFSET $3"
+            r#"SELECT "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= $2)) ORDER BY "day" DESC, "action_id", "group_id" LIMIT -1 OFFSET $3"#
         );
         assert_eq!(
             sqlite.count_sql().sql(),
-            "SELECT COUNT(*) FROM kz_responses_daily WHERE ((responses > $1) AND (day >= $2))"
+            r#"SELECT COUNT(*) FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= $2))"#
         );
         assert_eq!(sqlite.count_sql().parameters(), 2);
         assert!(sqlite.wants_count());
         let pg = ODataQuery::new(Backend::Postgres, "kz_responses_daily", &options).unwrap();
         assert_eq!(
             pg.select_sql().sql(),
-            "SELECT CAST(day AS TEXT) AS day, responses FROM kz_responses_daily \
-             WHERE ((responses > $1) AND (day >= CAST($2 AS DATE))) ORDER BY day DESC, action_id \
-             OFFSET $3"
+            r#"SELECT CAST("day" AS TEXT) AS "day", "responses" FROM "kz_responses_daily" WHERE (("responses" > CAST($1 AS BIGINT)) AND ("day" >= CAST($2 AS DATE))) ORDER BY "day" DESC, "action_id", "group_id" OFFSET $3"#
         );
         assert_eq!(pg.columns(), ["day", "responses"]);
-        assert_eq!(ODataQuery::entity_sets().count(), 12);
+    }
+
+    #[test]
+    fn pages_follow_top_and_skip() {
+        let options = QueryOptions {
+            select: Some("event_id"),
+            top: Some("25"),
+            skip: Some("3"),
+            ..QueryOptions::default()
+        };
+        let q = ODataQuery::new(Backend::Sqlite, "kz_messages", &options).unwrap();
+        assert_eq!(q.top(), Some(25));
+        let head = r#"SELECT "event_id" FROM "kz_messages" ORDER BY "event_id""#;
+        assert_eq!(q.select_sql().sql(), format!("{head} LIMIT $1 OFFSET $2"));
+        let bound = |sql: &Sql| {
+            sql.args
+                .iter()
+                .map(|arg| match arg {
+                    Arg::Int(Some(n)) => *n,
+                    _ => panic!("{arg:?}"),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(bound(q.select_sql()), [25, 3]);
+        // Pages of 10 (11 asked, to know whether more follow): the third
+        // one ends at $top.
+        assert_eq!(bound(&q.page_sql(0, 11)), [11, 3]);
+        assert_eq!(bound(&q.page_sql(10, 11)), [11, 13]);
+        assert_eq!(bound(&q.page_sql(20, 11)), [5, 23]);
+        assert_eq!(bound(&q.page_sql(30, 11)), [0, 33]);
+        let all =
+            ODataQuery::new(Backend::Postgres, "kz_messages", &QueryOptions::default()).unwrap();
+        assert_eq!(all.top(), None);
+        assert_eq!(bound(&all.page_sql(0, 1001)), [1001]);
+        assert_eq!(
+            all.page_sql(0, 1001).sql(),
+            format!("{} LIMIT $1", all.select_sql().sql())
+        );
+        assert_eq!(bound(&all.page_sql(1000, 1001)), [1001, 1000]);
     }
 }

@@ -39,6 +39,7 @@ pub(crate) mod views;
 use std::fmt::Write as _;
 
 use crate::db::Backend;
+use crate::export::ColumnType;
 
 /// A column's type; each maps to one SQL type per dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,12 +427,29 @@ impl ViewDef {
 /// [`ViewDef::export_columns`] selects it: on PostgreSQL, times, days and
 /// JSON as text, which sqlx's `Any` driver can read; the column otherwise.
 pub(crate) fn export_column(backend: Backend, name: &str, out: Out) -> String {
-    match (out, backend) {
-        (_, Backend::Sqlite) | (Out::Plain(_) | Out::Flag(_), Backend::Postgres) => name.to_owned(),
-        (Out::Time(_), Backend::Postgres) => format!("{} AS {name}", timestamp_text(name)),
-        (Out::Day(_) | Out::Json(_), Backend::Postgres) => {
-            format!("CAST({name} AS TEXT) AS {name}")
+    let ty = match out {
+        Out::Time(_) => ColumnType::Timestamp,
+        Out::Day(_) => ColumnType::Date,
+        Out::Json(_) => ColumnType::Json,
+        Out::Plain(_) | Out::Flag(_) => ColumnType::Text,
+    };
+    readable_column(backend, name, ty)
+}
+
+/// What to select for a view's column `column` (its SQL name, perhaps
+/// quoted) of type `ty` so that sqlx's `Any` driver can read it: on
+/// PostgreSQL, times, days and JSON as text (named `column` still); the
+/// column otherwise.
+pub(crate) fn readable_column(backend: Backend, column: &str, ty: ColumnType) -> String {
+    match (ty, backend) {
+        (_, Backend::Sqlite) => column.to_owned(),
+        (ColumnType::Timestamp, Backend::Postgres) => {
+            format!("{} AS {column}", timestamp_text(column))
         }
+        (ColumnType::Date | ColumnType::Json, Backend::Postgres) => {
+            format!("CAST({column} AS TEXT) AS {column}")
+        }
+        (_, Backend::Postgres) => column.to_owned(),
     }
 }
 

@@ -942,3 +942,40 @@ pub async fn check_stable_views(sink: &Sink) -> Vec<String> {
     }
     wrong
 }
+
+/// Collects what [`Sink::export_rows`](kaizala_sink::Sink::export_rows)
+/// (or `odata_page`) gives, checking each value fits its column's type.
+#[derive(Default)]
+pub struct Collect {
+    pub columns: Vec<kaizala_sink::ExportColumn>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl kaizala_sink::RowWriter for Collect {
+    fn columns(&mut self, columns: &[kaizala_sink::ExportColumn]) -> std::io::Result<()> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+
+    fn row(&mut self, values: &[kaizala_sink::Value<'_>]) -> std::io::Result<()> {
+        use kaizala_sink::{ColumnType as T, Value as V};
+        assert_eq!(values.len(), self.columns.len());
+        for (column, value) in self.columns.iter().zip(values) {
+            let fits = matches!(
+                (column.ty(), value),
+                (_, V::Null)
+                    | (T::Text | T::Json, V::Text(_))
+                    | (T::Integer, V::Integer(_))
+                    | (T::Double, V::Double(_))
+                    | (T::Boolean, V::Boolean(_))
+                    | (T::Timestamp, V::Timestamp(_))
+                    | (T::Date, V::Date(_))
+                    | (T::Bytes, V::Bytes(_))
+            );
+            assert!(fits, "{} is {:?}: {value:?}", column.name(), column.ty());
+        }
+        self.rows
+            .push(values.iter().map(|v| format!("{v:?}")).collect());
+        Ok(())
+    }
+}

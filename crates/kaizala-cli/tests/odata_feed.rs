@@ -1,0 +1,304 @@
+//! End to end: `kaizala serve` (the binary) over a database filled by the
+//! sink's event store, read with pyodata from PyPI
+//! (`tests/odata_feed/read_feed.py`): `$metadata` and every entity set
+//! (the stable views and a survey pivot view), each read whole through
+//! server-driven pages; filtered, ordered and paged queries; `$count` —
+//! each equal to what SQL through the sink says. With a token, bound off
+//! loopback; refused without one. SQLite, and PostgreSQL when configured.
+//!
+//! pyodata is Python's: `KAIZALA_TEST_PYTHON` names a Python that imports
+//! it (`cargo xtask test` makes one in `target/test-venv`); without it the
+//! test is skipped, unless `KAIZALA_TEST_REQUIRE_SERVICES=1`.
+
+mod ingest_support;
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ingest_support::events::SURVEY;
+use ingest_support::{TestDb, free_port, get, http_client, postgres_url, test_python, wait_for};
+use kaizala_sink::Sink;
+use serde_json::{Value, json};
+use sqlx::Row;
+
+const TOKEN: &str = "odata-feed-test-token-5d1f";
+/// Small, so that every set with rows spans several pages.
+const PAGE_SIZE: u64 = 7;
+
+#[tokio::test]
+async fn pyodata_reads_the_feed_as_the_database_has_it() {
+    let Some(python) = test_python("pyodata") else {
+        return;
+    };
+    let mut dbs = vec![TestDb::sqlite()];
+    if let Some(url) = postgres_url() {
+        dbs.push(TestDb::postgres(&url).await);
+    }
+    for db in dbs {
+        let sink = db.connect().await;
+        ingest_support::store_samples(&sink, "odata", 40).await;
+        let pivot = sink.keep_pivot_view(SURVEY, None).await.unwrap();
+        let server = Serve::start(&db.url, db.dir.path()).await;
+        let report = read_feed(&python, &server.url, TOKEN, &queries(&pivot));
+        check_entity_sets(&sink, &report, &pivot, db.kind).await;
+        check_queries(&sink, &report, &pivot, db.kind).await;
+
+        // The same feed without the token, or with another: 401.
+        let client = http_client();
+        let (status, body) = get(&client, &format!("{}kz_responses", server.url))
+            .await
+            .unwrap();
+        assert_eq!(status, 401, "{body}");
+        drop(server);
+        sink.close().await;
+    }
+}
+
+#[test]
+fn off_loopback_it_refuses_to_start_without_a_credential() {
+    let db = TestDb::sqlite();
+    let listen = format!("0.0.0.0:{}", free_port());
+    let output = Command::new(env!("CARGO_BIN_EXE_kaizala"))
+        .args(["serve", "--db", &db.url, "--listen", &listen])
+        .env_remove("KAIZALA_SERVE_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "refusing to serve {listen} off loopback without a credential"
+        )),
+        "{stderr}"
+    );
+}
+
+/// `kaizala serve` on every address with [`TOKEN`] from the environment;
+/// killed when dropped.
+struct Serve {
+    child: Child,
+    /// The service root, `http://127.0.0.1:PORT/odata/`.
+    url: String,
+}
+
+impl Serve {
+    async fn start(db: &str, dir: &Path) -> Serve {
+        let port = free_port();
+        let log = std::fs::File::create(dir.join("serve.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
+            .args(["serve", "--db", db, "--listen", &format!("0.0.0.0:{port}")])
+            .args(["--page-size", &PAGE_SIZE.to_string()])
+            .env("KAIZALA_SERVE_TOKEN", TOKEN)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let server = Serve {
+            child,
+            url: format!("http://127.0.0.1:{port}/odata/"),
+        };
+        let root = server.url.clone();
+        wait_for(
+            "kaizala serve",
+            Duration::from_secs(30),
+            Duration::from_millis(50),
+            || {
+                let root = root.clone();
+                async move {
+                    // Answering at all (401 without the token) is up.
+                    get(&http_client(), &root).await.map(|_| ())
+                }
+            },
+        )
+        .await;
+        server
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The queries the reader runs: (label, entity set, options).
+fn queries(pivot: &str) -> Value {
+    json!([
+        ["responses", "kz_responses", {
+            "select": "response_id,responded_at,is_anonymous",
+            "filter": "is_anonymous eq false and responded_at gt 2020-01-01T00:00:00Z \
+                       and not startswith(response_id,'odata-r1')",
+            "orderby": "response_id desc",
+            "top": 12, "skip": 2}],
+        ["answers", "kz_answers", {
+            // Not number_value itself: pyodata reads a null Edm.Double as 0.0.
+            "select": "response_id,question_index,question_type",
+            "filter": "(question_type eq 'Numeric' and number_value ge 5) or question_index eq 6",
+            "orderby": "number_value desc,response_id"}],
+        ["pivot", pivot, {
+            "select": "response_id,rice_1kg",
+            "filter": "rice_1kg lt 10.5 and retailer_outlet eq 'ABC Traders'",
+            "orderby": "rice_1kg,response_id"}],
+    ])
+}
+
+/// What the reader read at `url` with `token`, running `queries`, as JSON.
+fn read_feed(python: &Path, url: &str, token: &str, queries: &Value) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/odata_feed/read_feed.py");
+    let mut child = Command::new(python)
+        .arg(&script)
+        .args([url, token])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(queries.to_string().as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "read_feed.py failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Each row of `sql` as JSON values (text, integers, doubles, nulls).
+async fn rows(sink: &Sink, sql: &str) -> Vec<Vec<Value>> {
+    use sqlx::ValueRef;
+    let rows = sqlx::query(sql)
+        .fetch_all(sink.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| {
+                    if row.try_get_raw(i).unwrap().is_null() {
+                        Value::Null
+                    } else if let Ok(n) = row.try_get::<i64, _>(i) {
+                        json!(n)
+                    } else if let Ok(x) = row.try_get::<f64, _>(i) {
+                        json!(x)
+                    } else {
+                        json!(row.get::<String, _>(i))
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every entity set, read whole through its pages: its rows' keys and
+/// `$count` are the view's.
+async fn check_entity_sets(sink: &Sink, report: &Value, pivot: &str, kind: &str) {
+    let model = sink.odata_model().await.unwrap();
+    let read = report["entity_sets"].as_object().unwrap();
+    let mut names: Vec<&str> = model.sets().iter().map(|set| set.name()).collect();
+    let mut got: Vec<&str> = read.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    got.sort_unstable();
+    assert_eq!(got, names, "{kind}");
+    assert!(names.contains(&pivot), "{kind}: {names:?}");
+    let mut paged = 0;
+    for set in model.sets() {
+        let name = set.name();
+        let entry = &read[name];
+        let count = rows(sink, &format!("SELECT COUNT(*) FROM \"{name}\"")).await[0][0]
+            .as_u64()
+            .unwrap();
+        assert_eq!(entry["count"], json!(count), "{kind}: {name} $count");
+        assert_eq!(entry["rows"], json!(count), "{kind}: {name} rows");
+        let pages = count.div_ceil(PAGE_SIZE).max(1);
+        assert_eq!(entry["pages"], json!(pages), "{kind}: {name} pages");
+        paged += u64::from(pages > 1);
+        assert_eq!(entry["key"], json!(set.key()), "{kind}: {name} key");
+        let columns: Vec<String> = set
+            .key()
+            .iter()
+            .map(|k| format!("CAST(\"{k}\" AS TEXT)"))
+            .collect();
+        let sql = format!("SELECT {} FROM \"{name}\"", columns.join(", "));
+        let mut keys: Vec<String> = rows(sink, &sql)
+            .await
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect();
+        keys.sort();
+        assert_eq!(entry["keys"], json!(keys), "{kind}: {name} keys");
+    }
+    assert!(paged >= 4, "{kind}: only {paged} sets spanned pages");
+}
+
+/// The filtered, ordered, paged queries: the rows of hand-written SQL.
+async fn check_queries(sink: &Sink, report: &Value, pivot: &str, kind: &str) {
+    let cases = [
+        (
+            "responses",
+            "SELECT response_id, responded_at, is_anonymous FROM responses \
+             WHERE is_anonymous = 0 AND responded_at > 1577836800000 \
+             AND response_id NOT LIKE 'odata-r1%' ORDER BY response_id DESC",
+            Some((12, 2)),
+        ),
+        (
+            "answers",
+            "SELECT response_id, question_index, question_type FROM kz_answers \
+             WHERE (question_type = 'Numeric' AND number_value >= 5) OR question_index = 6 \
+             ORDER BY number_value DESC, response_id, question_index",
+            None,
+        ),
+        (
+            "pivot",
+            &format!(
+                "SELECT response_id, rice_1kg FROM \"{pivot}\" \
+                 WHERE rice_1kg < 10.5 AND retailer_outlet = 'ABC Traders' \
+                 ORDER BY rice_1kg, response_id"
+            ),
+            None,
+        ),
+    ];
+    for (label, sql, page) in cases {
+        let got = &report["queries"][label];
+        let all = rows(sink, sql).await;
+        let want: Vec<Vec<Value>> = match page {
+            Some((top, skip)) => all.iter().skip(skip).take(top).cloned().collect(),
+            None => all.clone(),
+        };
+        assert!(want.len() >= 3, "{kind}: {label}: too few rows to tell");
+        // Flags come back as booleans, the raw table's 0/1 as integers.
+        let mut got_rows: Vec<Vec<Value>> = serde_json::from_value(got["rows"].clone()).unwrap();
+        for row in &mut got_rows {
+            for value in row.iter_mut() {
+                if let Value::Bool(b) = value {
+                    *value = json!(i64::from(*b));
+                }
+            }
+        }
+        let differs = got_rows.iter().zip(&want).position(|(g, w)| g != w);
+        assert_eq!(
+            got_rows,
+            want,
+            "{kind}: {label}: first difference at {differs:?}: {:?}",
+            differs.map(|i| (&got_rows[i], &want[i]))
+        );
+        assert_eq!(
+            got["total"],
+            json!(all.len()),
+            "{kind}: {label} @odata.count"
+        );
+        assert_eq!(got["count"], json!(all.len()), "{kind}: {label} $count");
+        let pages = (want.len() as u64).div_ceil(PAGE_SIZE).max(1);
+        assert_eq!(got["pages"], json!(pages), "{kind}: {label} pages");
+    }
+}
