@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
-use crate::{boundary, cmd, codegen, fuzz, test};
+use crate::{boundary, cmd, codegen, fuzz, policy, test};
 
 /// A named check.
 type Step = (&'static str, fn() -> Result<()>);
 
 pub(crate) fn run() -> Result<()> {
-    let steps: [Step; 8] = [
+    let steps: [Step; 10] = [
         ("format", || {
             cmd::run(&mut cmd::cargo(["fmt", "--all", "--", "--check"]))
         }),
@@ -28,6 +28,8 @@ pub(crate) fn run() -> Result<()> {
                 "warnings",
             ]))
         }),
+        ("dependency policy (cargo deny)", policy::deny),
+        ("facade feature combinations", policy::feature_powerset),
         ("kaizala-types alone, no default features", || {
             cmd::run(&mut cmd::cargo([
                 "build",

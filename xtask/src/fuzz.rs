@@ -10,15 +10,10 @@
 //! seeds in `fuzz/seeds/TARGET`; a failing input is written to
 //! `target/fuzz-artifacts/TARGET/` and the command fails naming it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use anyhow::{Context, Result, bail};
 
-use crate::{cmd, workspace_root};
+use crate::{cmd, tools, workspace_root};
 
-/// The cargo-fuzz release used (its `--sanitizer none` runs on stable).
-const CARGO_FUZZ_VERSION: &str = "0.13.2";
 /// The targets of `fuzz/Cargo.toml`.
 const TARGETS: &[&str] = &["odata_filter"];
 /// A campaign's default length, per target.
@@ -64,15 +59,13 @@ pub(crate) fn smoke() -> Result<()> {
 
 fn campaign(target: &str, seconds: u64) -> Result<()> {
     let root = workspace_root();
-    let cargo_fuzz = install(&root)?;
     let corpus = root.join("target/fuzz-corpus").join(target);
     let artifacts = root.join("target/fuzz-artifacts").join(target);
     for dir in [&corpus, &artifacts] {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut run = Command::new(cargo_fuzz);
-    run.current_dir(&root)
-        .args(["fuzz", "run", "--sanitizer", "none", "--fuzz-dir", "fuzz"])
+    let mut run = tools::CARGO_FUZZ.command()?;
+    run.args(["run", "--sanitizer", "none", "--fuzz-dir", "fuzz"])
         .arg("--target-dir")
         .arg(root.join("target/fuzz"))
         .arg(target)
@@ -88,30 +81,4 @@ fn campaign(target: &str, seconds: u64) -> Result<()> {
             artifacts.display()
         )
     })
-}
-
-/// `target/tools/bin/cargo-fuzz`, installed at [`CARGO_FUZZ_VERSION`] if
-/// it is not there yet.
-fn install(root: &Path) -> Result<PathBuf> {
-    let tools = root.join("target/tools");
-    let binary = tools.join("bin/cargo-fuzz");
-    let installed = Command::new(&binary)
-        .args(["fuzz", "--version"])
-        .output()
-        .map(|out| String::from_utf8_lossy(&out.stdout).contains(CARGO_FUZZ_VERSION))
-        .unwrap_or(false);
-    if !installed {
-        cmd::run(
-            cmd::cargo([
-                "install",
-                "cargo-fuzz",
-                "--locked",
-                "--version",
-                CARGO_FUZZ_VERSION,
-            ])
-            .arg("--root")
-            .arg(&tools),
-        )?;
-    }
-    Ok(binary)
 }

@@ -8,12 +8,14 @@ mod cmd;
 mod codegen;
 mod conformance;
 mod fuzz;
+mod policy;
 mod python;
 mod release;
 mod services;
 #[cfg(test)]
 mod tempdir;
 mod test;
+mod tools;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,7 +30,8 @@ commands:
   services            start those services for running single tests by hand: prints the
                       `export` lines for your shell, stops them on Enter or Ctrl-C
   ci                  every check CI runs: format, generated code, dependency boundary,
-                      clippy, kaizala-types built alone, tests, docs
+                      clippy, dependency policy (cargo deny), the facade's feature
+                      combinations, kaizala-types built alone, tests, fuzz smoke, docs
   codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
                       with --check, change nothing and fail listing stale files
   bench               run the benchmarks and print throughput and ratios as markdown
