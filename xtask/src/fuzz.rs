@@ -7,15 +7,27 @@
 //! nightly compiler, and the machine has only its stable one; the code
 //! fuzzed has no `unsafe`, so panics and failed assertions are what is
 //! looked for. The corpus grows in `target/fuzz-corpus/TARGET` from the
-//! seeds in `fuzz/seeds/TARGET`; a failing input is written to
+//! seeds in `fuzz/seeds/TARGET` and, for the JSON parsers, the
+//! documentation's samples; a failing input is written to
 //! `target/fuzz-artifacts/TARGET/` and the command fails naming it.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::{cmd, tools, workspace_root};
 
-/// The targets of `fuzz/Cargo.toml`.
-const TARGETS: &[&str] = &["odata_filter"];
+/// The targets of `fuzz/Cargo.toml`, one per parser of outside input.
+const TARGETS: &[&str] = &[
+    "event",
+    "event_head",
+    "validation_query",
+    "responses",
+    "odata_filter",
+];
+/// The documentation's samples (requests, responses, events): the seeds of
+/// the targets that read JSON.
+const FIXTURES: &str = "crates/kaizala-types/tests/fixtures";
 /// A campaign's default length, per target.
 const DEFAULT_SECONDS: u64 = 600;
 /// What CI runs: long enough to reach past the seeds, short enough to
@@ -70,7 +82,7 @@ fn campaign(target: &str, seconds: u64) -> Result<()> {
         .arg(root.join("target/fuzz"))
         .arg(target)
         .arg(&corpus)
-        .arg(root.join("fuzz/seeds").join(target))
+        .args(seeds(&root, target)?)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg(format!("-max_len={MAX_LEN}"))
@@ -81,4 +93,34 @@ fn campaign(target: &str, seconds: u64) -> Result<()> {
             artifacts.display()
         )
     })
+}
+
+/// The seed directories of `target`: its own in `fuzz/seeds/`, and for the
+/// JSON parsers the documentation's samples — as they are for the event
+/// parsers, and behind a status byte (200) and an empty `Retry-After` line
+/// for the response parsers (written to `target/fuzz-seeds/`).
+fn seeds(root: &Path, target: &str) -> Result<Vec<PathBuf>> {
+    let mut dirs: Vec<PathBuf> = vec![root.join("fuzz/seeds").join(target)];
+    let fixtures = root.join(FIXTURES);
+    match target {
+        "event" | "event_head" => dirs.push(fixtures),
+        "responses" => {
+            let dir = root.join("target/fuzz-seeds").join(target);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for entry in std::fs::read_dir(&fixtures)
+                .with_context(|| format!("reading {}", fixtures.display()))?
+            {
+                let path = entry?.path();
+                if path.extension().is_some_and(|ext| ext == "json") {
+                    let mut seed = vec![0, b'\n'];
+                    seed.extend(std::fs::read(&path)?);
+                    let name = path.file_name().expect("a file has a name");
+                    std::fs::write(dir.join(name), seed)?;
+                }
+            }
+            dirs.push(dir);
+        }
+        _ => {}
+    }
+    Ok(dirs.into_iter().filter(|dir| dir.is_dir()).collect())
 }
