@@ -9,7 +9,9 @@ mod commands;
 mod credentials;
 mod dashboard;
 mod error;
+mod front;
 mod log;
+mod operations;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod progress;

@@ -109,11 +109,7 @@ fn start<S: EventStore>(
     front: Option<FrontConfig>,
     handlers: Option<HandlerTask>,
 ) -> Receiver<S> {
-    let front = front.unwrap_or_else(|| {
-        FrontConfig::new()
-            .header_read_timeout(service.config().read_timeout)
-            .shutdown_grace(service.config().shutdown_grace)
-    });
+    let front = front.unwrap_or_else(|| service.config().front_config());
     let front = front::serve(listener, TowerToHyperService::new(service.clone()), front);
     Receiver {
         front,

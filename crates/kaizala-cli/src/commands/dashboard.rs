@@ -2,21 +2,34 @@
 
 use kaizala_sink::Sink;
 
-use super::{DashboardArgs, bind, interrupted};
+use super::{DashboardArgs, interrupted};
+use crate::dashboard;
 use crate::error::CliResult;
+use crate::operations::Operations;
 
-/// Serves the page until Ctrl-C.
+/// Serves the page (and the operations routes) until Ctrl-C.
 pub async fn run(args: DashboardArgs) -> CliResult {
     let sink = Sink::open_read_only(&args.db.url()).await?;
-    let listener = bind(args.listen).await?;
-    let server = crate::dashboard::serve(listener, sink.clone());
+    let operations = Operations::new(sink.clone(), args.front.ready_max_lag);
+    let page = sink.clone();
+    let fronts = args
+        .front
+        .serve(
+            args.listen,
+            "dashboard",
+            dashboard::front_config(),
+            operations,
+            |operations, addr| operations.in_front_of(dashboard::service(page, addr)),
+        )
+        .await?;
     eprintln!(
-        "dashboard for {} at {}; Ctrl-C stops",
+        "dashboard for {} at {} (metrics at {}); Ctrl-C stops",
         sink.database(),
-        server.url()
+        fronts.main.url("/"),
+        fronts.operations_url()
     );
     interrupted().await;
-    server.shutdown().await;
+    fronts.shutdown().await;
     sink.close().await;
     Ok(())
 }

@@ -23,6 +23,7 @@ use kaizala_types::Secret;
 
 use crate::credentials::ConnectionArgs;
 use crate::error::{CliError, CliResult};
+use crate::front::FrontArgs;
 
 /// What `kaizala` can do.
 #[derive(Debug, Subcommand)]
@@ -138,6 +139,8 @@ pub struct IngestArgs {
     /// `kaizala project` running elsewhere.
     #[arg(long)]
     pub no_project: bool,
+    #[command(flatten)]
+    pub front: FrontArgs,
 }
 
 /// `kaizala project`.
@@ -255,6 +258,8 @@ pub struct DashboardArgs {
     /// Address to serve the page on.
     #[arg(long, default_value = "127.0.0.1:8090")]
     pub listen: SocketAddr,
+    #[command(flatten)]
+    pub front: FrontArgs,
 }
 
 /// Runs a command.
