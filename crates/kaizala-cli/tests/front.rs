@@ -14,14 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::client::legacy::connect::Connect;
 use hyper_util::rt::TokioExecutor;
 use ingest_support::events::sample_event;
 use ingest_support::{
     Ingest, PATH, TOKEN, TestDb, free_port, get, http_client, post_event, postgres_url, scalar,
-    wait_for,
+    send, wait_for,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -93,28 +92,6 @@ fn https_client(
         .enable_http1()
         .build();
     HttpClient::builder(TokioExecutor::new()).build(https)
-}
-
-/// Sends `request`; its status and body.
-async fn send<C>(
-    client: &HttpClient<C, Full<Bytes>>,
-    request: http::Request<Full<Bytes>>,
-) -> Result<(u16, String), String>
-where
-    C: Connect + Clone + Send + Sync + 'static,
-{
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 #[tokio::test]

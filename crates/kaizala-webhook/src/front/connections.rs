@@ -5,6 +5,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::exposition::{Exposition, Kind};
 
+/// One exported family: its name, type, help, and how to read it.
+type Family = (
+    &'static str,
+    Kind,
+    &'static str,
+    fn(&ConnectionSnapshot) -> u64,
+);
+
 /// Live connection counters of one front, shared with whoever exports
 /// them (`/metrics`).
 #[derive(Debug, Default)]
@@ -45,7 +53,7 @@ impl ConnectionCounters {
     /// Adds the counters of `fronts` to `out`, each front's samples
     /// labelled `front="NAME"`.
     pub fn encode(out: &mut Exposition, fronts: &[(&str, &ConnectionCounters)]) {
-        let families: [(&str, Kind, &str, fn(&ConnectionSnapshot) -> u64); 4] = [
+        let families: [Family; 4] = [
             (
                 "kaizala_front_connections_open",
                 Kind::Gauge,
