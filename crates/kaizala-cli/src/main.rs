@@ -10,8 +10,10 @@ mod commands;
 mod credentials;
 mod dashboard;
 mod error;
+mod front;
 mod log;
 mod odata;
+mod operations;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod progress;

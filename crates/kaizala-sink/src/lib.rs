@@ -102,7 +102,7 @@ pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};
 pub use export::{ColumnType, Cursor, ExportColumn, Exported, Format, RowWriter, Start, Value};
 pub use project::rebuild::{RebuildProgress, RebuildReport};
-pub use project::status::Status;
+pub use project::status::{Lag, Status};
 pub use project::{ProjectionReport, Projector, ProjectorHandle, ProjectorStats};
 pub use report::{
     Counts, DailyResponses, Dashboard, HourlyEvents, LatestMessage, OptionCount,

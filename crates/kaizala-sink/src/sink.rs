@@ -10,7 +10,7 @@ use crate::error::SinkError;
 use crate::export::{self, Exported, Format, RowWriter, Start};
 use crate::odata;
 use crate::project::rebuild::{self, RebuildProgress, RebuildReport};
-use crate::project::status::{self, Status};
+use crate::project::status::{self, Lag, Status};
 use crate::project::{ProjectionReport, Projector, Shared};
 use crate::report::{self, Counts, Dashboard, Summary};
 use crate::store::SqlEventStore;
@@ -263,6 +263,13 @@ impl Sink {
     {
         let tables = rebuild::tables_for(tables)?;
         rebuild::rebuild(&self.projector(), tables, progress).await
+    }
+
+    /// How far the projection is behind the logs: entries not projected
+    /// yet and how long the oldest has waited (what [`Sink::status`] shows,
+    /// without counting every table).
+    pub async fn lag(&self) -> Result<Lag, SinkError> {
+        status::lag(&self.inner.db).await
     }
 
     /// The logs' sizes, the projection's watermark and lag, its errors and

@@ -147,6 +147,15 @@ impl ReceiverConfig {
         self
     }
 
+    /// The [front](crate::front) settings a [`Server`](crate::Server) uses
+    /// unless given others: this configuration's read timeout for a
+    /// request's headers, and its shutdown grace.
+    pub fn front_config(&self) -> crate::front::FrontConfig {
+        crate::front::FrontConfig::new()
+            .header_read_timeout(self.read_timeout)
+            .shutdown_grace(self.shutdown_grace)
+    }
+
     /// Whether a callback made with `token` would be accepted (compared in
     /// constant time). With no token configured, every token is. Check it
     /// before registering a webhook with the platform: a mismatch would

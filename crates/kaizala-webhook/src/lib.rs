@@ -18,7 +18,9 @@
 //!   lost and the webhook is not disabled over them;
 //! - runs **handlers after the ack**, from the store, retried with backoff
 //!   and dead-lettered (list and replay through the [`EventQueue`]);
-//! - counts everything ([`Metrics`], also as Prometheus text).
+//! - counts everything ([`Metrics`], also as Prometheus text);
+//! - serves it through [`front`], the one HTTP front (TLS, a connection
+//!   cap, graceful shutdown) that the `kaizala` command's readers use too.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -61,6 +63,8 @@
 //! `kaizala::registration::WebhookRegistration` in the facade.
 
 mod config;
+pub mod exposition;
+pub mod front;
 mod handler;
 pub mod metrics;
 mod processor;

@@ -4,9 +4,10 @@
 //! readable in code (tests and the CLI read them) as much as exported, and
 //! the Prometheus text format for a handful of series is a few lines.
 
-use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use crate::exposition::{Exposition, Kind};
 
 /// Upper bounds of the ack-latency buckets, in seconds.
 pub const LATENCY_BUCKETS: [f64; 14] = [
@@ -144,8 +145,14 @@ impl Metrics {
     /// The counters in the Prometheus text exposition format (version
     /// 0.0.4), names prefixed `kaizala_webhook_`.
     pub fn prometheus_text(&self) -> String {
+        let mut out = Exposition::new();
+        self.encode(&mut out);
+        out.finish()
+    }
+
+    /// Adds the counters to `out` (to export them beside others).
+    pub fn encode(&self, out: &mut Exposition) {
         let s = self.snapshot();
-        let mut out = String::new();
         for (name, help, value) in [
             ("received", "Event POSTs to the callback path.", s.received),
             (
@@ -180,28 +187,30 @@ impl Metrics {
                 s.store_failed,
             ),
         ] {
-            let name = format!("kaizala_webhook_{name}_total");
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            out.single(
+                &format!("kaizala_webhook_{name}_total"),
+                Kind::Counter,
+                help,
+                value,
             );
         }
         let name = "kaizala_webhook_ack_latency_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Time from request to acknowledgement.\n# TYPE {name} histogram"
+        out.family(
+            name,
+            Kind::Histogram,
+            "Time from request to acknowledgement.",
         );
+        let bucket = format!("{name}_bucket");
         let mut cumulative = 0;
-        for (bucket, count) in s.ack_latency_buckets.iter().enumerate() {
+        for (i, count) in s.ack_latency_buckets.iter().enumerate() {
             cumulative += count;
             let le = LATENCY_BUCKETS
-                .get(bucket)
+                .get(i)
                 .map_or("+Inf".to_owned(), f64::to_string);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {cumulative}");
+            out.sample(&bucket, &[("le", &le)], cumulative);
         }
-        let _ = writeln!(out, "{name}_sum {}", s.ack_latency_sum.as_secs_f64());
-        let _ = writeln!(out, "{name}_count {cumulative}");
-        out
+        out.sample(&format!("{name}_sum"), &[], s.ack_latency_sum.as_secs_f64())
+            .sample(&format!("{name}_count"), &[], cumulative);
     }
 }
 

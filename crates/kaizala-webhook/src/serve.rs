@@ -1,23 +1,20 @@
-//! A ready server around [`WebhookService`]: accept loop, HTTP/1.1 with
-//! a header read timeout, graceful shutdown that drains requests in flight.
+//! A ready server around [`WebhookService`], on the [front](crate::front):
+//! HTTP/1.1 with a header read timeout, optional TLS, a connection cap,
+//! graceful shutdown that drains requests in flight.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
+use crate::HandlerTask;
 use crate::config::ReceiverConfig;
+use crate::front::{self, ConnectionCounters, Front, FrontConfig};
 use crate::handler::Handlers;
 use crate::metrics::Metrics;
 use crate::service::WebhookService;
 use crate::store::{EventQueue, EventStore};
-use crate::{HandlerTask, Stoppable, spawn_stoppable};
 
 /// Serves `config`'s receiver on `listener`, handing events to `store`.
 ///
@@ -44,11 +41,13 @@ pub fn serve<S: EventStore>(
     Server::new(config, store).serve_without_handlers(listener)
 }
 
-/// A receiver to be started: the service, and optionally handlers.
+/// A receiver to be started: the service, optionally handlers, and how
+/// its [front](crate::front) serves.
 #[derive(Debug)]
 pub struct Server<S> {
     service: WebhookService<S>,
     handlers: Option<Handlers>,
+    front: Option<FrontConfig>,
 }
 
 impl<S: EventStore> Server<S> {
@@ -62,6 +61,7 @@ impl<S: EventStore> Server<S> {
         Server {
             service: WebhookService::with_shared_store(config, store),
             handlers: None,
+            front: None,
         }
     }
 
@@ -74,6 +74,14 @@ impl<S: EventStore> Server<S> {
         self
     }
 
+    /// Serves through a front configured so (TLS, the connection cap…).
+    /// Without it, a plain HTTP front with the receiver configuration's
+    /// read timeout and shutdown grace.
+    pub fn front(mut self, front: FrontConfig) -> Self {
+        self.front = Some(front);
+        self
+    }
+
     /// Starts serving on `listener` (on the current tokio runtime).
     pub fn serve(self, listener: TcpListener) -> Receiver<S>
     where
@@ -83,7 +91,7 @@ impl<S: EventStore> Server<S> {
             .handlers
             .filter(|h| !h.is_empty())
             .map(|h| self.service.run_handlers(h));
-        start(self.service, listener, handlers)
+        start(self.service, listener, self.front, handlers)
     }
 }
 
@@ -91,72 +99,22 @@ impl<S: EventStore> Server<S> {
     /// Starts serving on `listener`, without handlers (for stores that are
     /// not an [`EventQueue`]).
     pub fn serve_without_handlers(self, listener: TcpListener) -> Receiver<S> {
-        start(self.service, listener, None)
+        start(self.service, listener, self.front, None)
     }
 }
 
 fn start<S: EventStore>(
     service: WebhookService<S>,
     listener: TcpListener,
+    front: Option<FrontConfig>,
     handlers: Option<HandlerTask>,
 ) -> Receiver<S> {
-    let addr = listener.local_addr();
-    let accept = {
-        let service = service.clone();
-        spawn_stoppable(move |stop| accept_loop(listener, service, stop))
-    };
+    let front = front.unwrap_or_else(|| service.config().front_config());
+    let front = front::serve(listener, TowerToHyperService::new(service.clone()), front);
     Receiver {
-        addr,
+        front,
         service,
-        accept,
         handlers,
-    }
-}
-
-async fn accept_loop<S: EventStore>(
-    listener: TcpListener,
-    service: WebhookService<S>,
-    mut stop: watch::Receiver<bool>,
-) {
-    let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(service.config().read_timeout);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(err) => {
-                    // Out of file descriptors and the like: pause, go on.
-                    tracing::warn!(error = %err, "webhook receiver: accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = stop.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let connection = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(service.clone()),
-        );
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "webhook receiver: connection ended");
-            }
-        });
-    }
-    drop(listener);
-    let grace = service.config().shutdown_grace;
-    if tokio::time::timeout(grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            ?grace,
-            "webhook receiver: requests still in flight after the grace period"
-        );
     }
 }
 
@@ -165,32 +123,27 @@ async fn accept_loop<S: EventStore>(
 #[derive(Debug)]
 #[must_use = "dropping a Receiver stops it"]
 pub struct Receiver<S> {
-    addr: io::Result<SocketAddr>,
+    front: Front,
     service: WebhookService<S>,
-    accept: Stoppable,
     handlers: Option<HandlerTask>,
 }
 
 impl<S: EventStore> Receiver<S> {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
-        *self
-            .addr
-            .as_ref()
-            .expect("a bound TcpListener has a local address")
+        self.front.local_addr()
     }
 
-    /// The callback URL on this machine: `http://ADDR/PATH`, with loopback
-    /// in place of an unspecified address (`0.0.0.0`, `[::]`).
+    /// The callback URL on this machine: `http://ADDR/PATH` (`https` with
+    /// TLS), with loopback in place of an unspecified address (`0.0.0.0`,
+    /// `[::]`).
     pub fn url(&self) -> String {
-        let mut addr = self.local_addr();
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
-        format!("http://{addr}{}", self.service.config().path_str())
+        self.front.url(self.service.config().path_str())
+    }
+
+    /// The front's connection counters.
+    pub fn connections(&self) -> &Arc<ConnectionCounters> {
+        self.front.counters()
     }
 
     /// The configuration.
@@ -217,7 +170,7 @@ impl<S: EventStore> Receiver<S> {
     /// period) for requests in flight to be answered, then stops the
     /// handlers after the events in hand.
     pub async fn shutdown(self) {
-        self.accept.stop().await;
+        self.front.shutdown().await;
         if let Some(handlers) = self.handlers {
             handlers.stop().await;
         }

@@ -23,6 +23,7 @@ use kaizala_types::Secret;
 
 use crate::credentials::ConnectionArgs;
 use crate::error::{CliError, CliResult};
+use crate::front::FrontArgs;
 
 /// What `kaizala` can do.
 #[derive(Debug, Subcommand)]
@@ -141,6 +142,8 @@ pub struct IngestArgs {
     /// `kaizala project` running elsewhere.
     #[arg(long)]
     pub no_project: bool,
+    #[command(flatten)]
+    pub front: FrontArgs,
 }
 
 /// `kaizala project`.
@@ -279,6 +282,8 @@ pub struct ServeArgs {
     /// call "Basic". Keep it readable by its owner only (chmod 600).
     #[arg(long, value_name = "FILE")]
     pub users: Option<PathBuf>,
+    #[command(flatten)]
+    pub front: FrontArgs,
 }
 
 /// Runs a command.

@@ -3,29 +3,45 @@
 
 use kaizala_sink::Sink;
 
-use super::{ServeArgs, bind, interrupted};
+use super::{ServeArgs, interrupted};
 use crate::access::{Access, read_users};
-use crate::dashboard::Options;
+use crate::dashboard::{self, Options};
 use crate::error::{CliError, CliResult};
+use crate::operations::Operations;
 
-/// Serves until Ctrl-C.
+/// Serves the page, the feed and the operations routes until Ctrl-C.
 pub async fn run(args: ServeArgs) -> CliResult {
     let access = access(&args)?;
     let sink = Sink::open_read_only(&args.db.url()).await?;
-    let listener = bind(args.listen).await?;
     let options = Options {
         access,
         page_size: args.page_size,
-        ..Options::default()
+        scheme: if args.front.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        },
     };
-    let server = crate::dashboard::serve_with(listener, sink.clone(), options);
-    let url = server.url();
+    let operations = Operations::new(sink.clone(), args.front.ready_max_lag);
+    let page = sink.clone();
+    let fronts = args
+        .front
+        .serve(
+            args.listen,
+            "serve",
+            dashboard::front_config(),
+            operations,
+            |operations, addr| operations.in_front_of(dashboard::service(page, addr, options)),
+        )
+        .await?;
+    let url = fronts.main.url("/");
     eprintln!(
-        "dashboard for {} at {url}, OData feed at {url}odata/; Ctrl-C stops",
+        "dashboard for {} at {url}, OData feed at {url}odata/ (metrics at {}); Ctrl-C stops",
         sink.database(),
+        fronts.operations_url()
     );
     interrupted().await;
-    server.shutdown().await;
+    fronts.shutdown().await;
     sink.close().await;
     Ok(())
 }

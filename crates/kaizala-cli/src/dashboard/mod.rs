@@ -21,18 +21,15 @@ mod assets;
 mod routes;
 
 use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::server::conn::http1;
+use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use kaizala_sink::Sink;
+use kaizala_webhook::front::{self, Front, FrontConfig, FrontService};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 pub use self::routes::Options;
 use self::routes::Routes;
@@ -41,6 +38,27 @@ use self::routes::Routes;
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long [`DashboardServer::shutdown`] waits for requests in flight.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The front settings the page is served with unless told otherwise.
+pub fn front_config() -> FrontConfig {
+    FrontConfig::new()
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .shutdown_grace(SHUTDOWN_GRACE)
+}
+
+/// The page and the feed of `sink` as a service, for a front listening on
+/// `addr`, with `options`: who may read, the feed's page size and scheme.
+pub fn service(
+    sink: Sink,
+    addr: SocketAddr,
+    options: Options,
+) -> impl FrontService<Body = routes::Body> {
+    let routes = Arc::new(Routes::new(sink, addr, options));
+    service_fn(move |request: http::Request<Incoming>| {
+        let routes = Arc::clone(&routes);
+        async move { Ok::<_, Infallible>(routes.handle(&request).await) }
+    })
+}
 
 /// Serves the dashboard of `sink` on `listener`, on the current tokio
 /// runtime, until [`DashboardServer::shutdown`] (or until it is dropped):
@@ -55,94 +73,36 @@ pub fn serve_with(listener: TcpListener, sink: Sink, options: Options) -> Dashbo
     let addr = listener
         .local_addr()
         .expect("a bound TcpListener has a local address");
-    let routes = Arc::new(Routes::new(sink, addr, options));
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, routes, stopped));
-    DashboardServer { addr, stop, task }
+    DashboardServer(front::serve(
+        listener,
+        service(sink, addr, options),
+        front_config(),
+    ))
 }
 
 /// A running dashboard server. Dropping it stops it without waiting;
 /// [`shutdown`](Self::shutdown) waits for requests in flight.
 #[derive(Debug)]
 #[must_use = "dropping a DashboardServer stops it"]
-pub struct DashboardServer {
-    addr: SocketAddr,
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
+pub struct DashboardServer(Front);
 
 impl DashboardServer {
     /// The page's address: `http://ADDR/`, with loopback in place of an
     /// unspecified address (`0.0.0.0`, `[::]`).
     pub fn url(&self) -> String {
-        let mut addr = self.addr;
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
-        format!("http://{addr}/")
+        self.0.url("/")
     }
 
     /// The address it listens on.
     #[allow(dead_code, reason = "API for the commands; the tests use it")]
     pub fn local_addr(&self) -> SocketAddr {
-        self.addr
+        self.0.local_addr()
     }
 
     /// Stops accepting connections and waits (up to 5 s) for the requests
     /// in flight to be answered.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
-        if let Err(err) = self.task.await {
-            tracing::warn!(error = %err, "dashboard: server task failed");
-        }
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    routes: Arc<Routes>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let graceful = GracefulShutdown::new();
-    let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
-    loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(err) => {
-                    // Out of file descriptors and the like: pause, go on.
-                    tracing::warn!(error = %err, "dashboard: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            // A stop, or the handle dropped.
-            _ = stopped.changed() => break,
-        };
-        let _ = stream.set_nodelay(true);
-        let routes = Arc::clone(&routes);
-        let service = service_fn(move |request| {
-            let routes = Arc::clone(&routes);
-            async move { Ok::<_, Infallible>(routes.handle(&request).await) }
-        });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "dashboard: connection ended");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("dashboard: requests still in flight after the grace period");
+        self.0.shutdown().await;
     }
 }
 

@@ -519,6 +519,17 @@ pub async fn get(client: &Http, url: &str) -> Result<(u16, String), String> {
     let request = http::Request::get(url)
         .body(Full::new(Bytes::new()))
         .unwrap();
+    send(client, request).await
+}
+
+/// Sends `request` with any client (HTTP or HTTPS): status and body.
+pub async fn send<C>(
+    client: &HttpClient<C, Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
+) -> Result<(u16, String), String>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone + Send + Sync + 'static,
+{
     let response = client.request(request).await.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let body = response

@@ -197,6 +197,66 @@ async fn holder(
     }))
 }
 
+/// How far the projection is behind the logs:
+/// [`Sink::lag`](crate::Sink::lag).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Lag {
+    /// Log entries not projected yet.
+    pub entries: u64,
+    /// How long the oldest entry not projected yet has waited, in seconds
+    /// (0 when none waits).
+    pub seconds: f64,
+}
+
+impl Lag {
+    /// `entries` waiting, the oldest for `seconds`.
+    pub fn new(entries: u64, seconds: f64) -> Lag {
+        Lag { entries, seconds }
+    }
+}
+
+/// The lag alone: cheap enough to ask every few seconds (`/readyz`), unlike
+/// the whole status, which counts every table.
+pub(crate) async fn lag(db: &Db) -> Result<Lag, SinkError> {
+    let doing = "reading the projection lag";
+    let mut conn = db.pool.acquire().await.map_err(|e| db.error(doing, e))?;
+    let (watermark, _) = super::positions(&mut conn, db.backend, false)
+        .await
+        .map_err(|e| db.error(doing, e))?;
+    lag_after(&mut conn, watermark, now_millis())
+        .await
+        .map_err(|e| db.error(doing, e))
+}
+
+/// The entries after `watermark`, and how long the oldest has waited.
+async fn lag_after(conn: &mut AnyConnection, watermark: i64, now: i64) -> Result<Lag, sqlx::Error> {
+    let entries = count(
+        one_i64(
+            conn,
+            "SELECT (SELECT COUNT(*) FROM events WHERE position > $1) + \
+             (SELECT COUNT(*) FROM pull_log WHERE position > $1)",
+            vec![watermark.into()],
+        )
+        .await?,
+    );
+    let oldest = one_i64(
+        conn,
+        "SELECT MIN(at) FROM (\
+         SELECT (SELECT received_at FROM events WHERE position > $1 ORDER BY position LIMIT 1) AS at \
+         UNION ALL \
+         SELECT (SELECT fetched_at FROM pull_log WHERE position > $1 ORDER BY position LIMIT 1)) AS w",
+        vec![watermark.into()],
+    )
+    .await?;
+    let seconds = if entries == 0 || oldest == 0 {
+        0.0
+    } else {
+        (now - oldest).max(0) as f64 / 1000.0
+    };
+    Ok(Lag { entries, seconds })
+}
+
 pub(crate) async fn status(db: &Db) -> Result<Status, SinkError> {
     let doing = "reading the status";
     let mut conn = db.pool.acquire().await.map_err(|e| db.error(doing, e))?;
@@ -223,31 +283,10 @@ pub(crate) async fn status(db: &Db) -> Result<Status, SinkError> {
     );
     let last_position = crate::log::last_entry(conn).await.map_err(e)?;
     let (watermark, _) = super::positions(conn, db.backend, false).await.map_err(e)?;
-    let lag_entries = count(
-        one_i64(
-            conn,
-            "SELECT (SELECT COUNT(*) FROM events WHERE position > $1) + \
-             (SELECT COUNT(*) FROM pull_log WHERE position > $1)",
-            vec![watermark.into()],
-        )
-        .await
-        .map_err(e)?,
-    );
-    let oldest = one_i64(
-        conn,
-        "SELECT MIN(at) FROM (\
-         SELECT (SELECT received_at FROM events WHERE position > $1 ORDER BY position LIMIT 1) AS at \
-         UNION ALL \
-         SELECT (SELECT fetched_at FROM pull_log WHERE position > $1 ORDER BY position LIMIT 1)) AS w",
-        vec![watermark.into()],
-    )
-    .await
-    .map_err(e)?;
-    let lag_seconds = if lag_entries == 0 || oldest == 0 {
-        0.0
-    } else {
-        (now - oldest).max(0) as f64 / 1000.0
-    };
+    let Lag {
+        entries: lag_entries,
+        seconds: lag_seconds,
+    } = lag_after(conn, watermark, now).await.map_err(e)?;
     let states = TableStates::load(conn).await.map_err(e)?;
     let mut table_status = Vec::new();
     for table in tables::projected() {
