@@ -13,11 +13,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http_body_util::Full;
-use hyper_util::client::legacy::Client as HttpClient;
-use hyper_util::rt::TokioExecutor;
 use ingest_support::events::sample_event;
+use ingest_support::tls::{https_client, test_ca};
 use ingest_support::{
     Ingest, PATH, TOKEN, TestDb, free_port, get, http_client, post_event, postgres_url, scalar,
     send, wait_for,
@@ -47,51 +45,6 @@ async fn scrape(base: &str) -> String {
         .unwrap();
     assert_eq!(status, 200, "{text}");
     text
-}
-
-/// A CA and a server certificate for `localhost` and 127.0.0.1 it signed,
-/// written to `dir` as `cert.pem` and `key.pem`; the CA's certificate.
-fn test_ca(dir: &std::path::Path) -> rcgen::Certificate {
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let mut ca = rcgen::CertificateParams::new(Vec::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "kaizala front test CA");
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let key = rcgen::KeyPair::generate().unwrap();
-    let server =
-        rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-            .unwrap()
-            .signed_by(&key, &issuer)
-            .unwrap();
-    std::fs::write(dir.join("cert.pem"), server.pem()).unwrap();
-    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
-    ca_cert
-}
-
-/// An HTTPS-only client trusting `ca` alone.
-fn https_client(
-    ca: &rcgen::Certificate,
-) -> HttpClient<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
-    Full<Bytes>,
-> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.der().clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(config)
-        .https_only()
-        .enable_http1()
-        .build();
-    HttpClient::builder(TokioExecutor::new()).build(https)
 }
 
 #[tokio::test]

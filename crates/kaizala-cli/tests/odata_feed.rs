@@ -4,7 +4,9 @@
 //! (the stable views and a survey pivot view), each read whole through
 //! server-driven pages; filtered, ordered and paged queries; `$count` —
 //! each equal to what SQL through the sink says. With a token, bound off
-//! loopback; refused without one. SQLite, and PostgreSQL when configured.
+//! loopback; refused without one. SQLite over HTTPS (a CA made for the
+//! test, which pyodata's `requests` trusts through `REQUESTS_CA_BUNDLE`),
+//! and PostgreSQL, when configured, over plain HTTP.
 //!
 //! pyodata is Python's: `KAIZALA_TEST_PYTHON` names a Python that imports
 //! it (`cargo xtask test` makes one in `target/test-venv`); without it the
@@ -17,8 +19,13 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
 use ingest_support::events::SURVEY;
-use ingest_support::{TestDb, free_port, get, http_client, postgres_url, test_python, wait_for};
+use ingest_support::tls::{Https, https_client, test_ca};
+use ingest_support::{
+    TestDb, free_port, get, http_client, postgres_url, send, test_python, wait_for,
+};
 use kaizala_sink::Sink;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -40,17 +47,21 @@ async fn pyodata_reads_the_feed_as_the_database_has_it() {
         let sink = db.connect().await;
         ingest_support::store_samples(&sink, "odata", 40).await;
         let pivot = sink.keep_pivot_view(SURVEY, None).await.unwrap();
-        let server = Serve::start(&db.url, db.dir.path()).await;
-        let report = read_feed(&python, &server.url, TOKEN, &queries(&pivot));
+        let tls = db.kind == "sqlite";
+        let server = Serve::start(&db.url, db.dir.path(), tls).await;
+        let report = read_feed(
+            &python,
+            &server.url,
+            TOKEN,
+            &queries(&pivot),
+            server.ca.as_deref(),
+        );
         check_entity_sets(&sink, &report, &pivot, db.kind).await;
         check_queries(&sink, &report, &pivot, db.kind).await;
 
-        // The same feed without the token, or with another: 401.
-        let client = http_client();
-        let (status, body) = get(&client, &format!("{}kz_responses", server.url))
-            .await
-            .unwrap();
-        assert_eq!(status, 401, "{body}");
+        // The same feed without the token: 401.
+        let (status, body) = server.get("kz_responses").await.unwrap();
+        assert_eq!(status, 401, "{}: {body}", db.kind);
         drop(server);
         sink.close().await;
     }
@@ -79,18 +90,34 @@ fn off_loopback_it_refuses_to_start_without_a_credential() {
 /// killed when dropped.
 struct Serve {
     child: Child,
-    /// The service root, `http://127.0.0.1:PORT/odata/`.
+    /// The service root, `http://127.0.0.1:PORT/odata/` (or
+    /// `https://localhost:PORT/odata/`).
     url: String,
+    /// Over TLS: the test CA's certificate file, and a client trusting it.
+    ca: Option<std::path::PathBuf>,
+    https: Option<Https>,
 }
 
 impl Serve {
-    async fn start(db: &str, dir: &Path) -> Serve {
+    /// Started with a certificate of a CA made for the test when `tls`.
+    async fn start(db: &str, dir: &Path, tls: bool) -> Serve {
         let port = free_port();
         let log = std::fs::File::create(dir.join("serve.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_kaizala"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_kaizala"));
+        command
             .args(["serve", "--db", db, "--listen", &format!("0.0.0.0:{port}")])
             .args(["--page-size", &PAGE_SIZE.to_string()])
-            .env("KAIZALA_SERVE_TOKEN", TOKEN)
+            .env("KAIZALA_SERVE_TOKEN", TOKEN);
+        let https = tls.then(|| {
+            let ca = test_ca(dir);
+            command
+                .arg("--tls-cert")
+                .arg(dir.join("cert.pem"))
+                .arg("--tls-key")
+                .arg(dir.join("key.pem"));
+            https_client(&ca)
+        });
+        let child = command
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -98,23 +125,37 @@ impl Serve {
             .unwrap();
         let server = Serve {
             child,
-            url: format!("http://127.0.0.1:{port}/odata/"),
+            url: if tls {
+                format!("https://localhost:{port}/odata/")
+            } else {
+                format!("http://127.0.0.1:{port}/odata/")
+            },
+            ca: tls.then(|| dir.join("ca.pem")),
+            https,
         };
-        let root = server.url.clone();
         wait_for(
             "kaizala serve",
             Duration::from_secs(30),
             Duration::from_millis(50),
-            || {
-                let root = root.clone();
-                async move {
-                    // Answering at all (401 without the token) is up.
-                    get(&http_client(), &root).await.map(|_| ())
-                }
-            },
+            // Answering at all (401 without the token) is up.
+            || async { server.get("").await.map(|_| ()) },
         )
         .await;
         server
+    }
+
+    /// `GET` of `path` under the service root, without credentials.
+    async fn get(&self, path: &str) -> Result<(u16, String), String> {
+        let url = format!("{}{path}", self.url);
+        match &self.https {
+            Some(https) => {
+                let request = http::Request::get(&url)
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
+                send(https, request).await
+            }
+            None => get(&http_client(), &url).await,
+        }
     }
 }
 
@@ -146,10 +187,15 @@ fn queries(pivot: &str) -> Value {
     ])
 }
 
-/// What the reader read at `url` with `token`, running `queries`, as JSON.
-fn read_feed(python: &Path, url: &str, token: &str, queries: &Value) -> Value {
+/// What the reader read at `url` with `token`, running `queries`, as JSON;
+/// trusting the CA of the file `ca` (and no other) when given.
+fn read_feed(python: &Path, url: &str, token: &str, queries: &Value, ca: Option<&Path>) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/odata_feed/read_feed.py");
-    let mut child = Command::new(python)
+    let mut command = Command::new(python);
+    if let Some(ca) = ca {
+        command.env("REQUESTS_CA_BUNDLE", ca);
+    }
+    let mut child = command
         .arg(&script)
         .args([url, token])
         .stdin(Stdio::piped())

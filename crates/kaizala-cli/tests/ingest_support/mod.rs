@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses part of it
 
 pub mod events;
+pub mod tls;
 
 use std::fs::File;
 use std::future::Future;
