@@ -33,9 +33,13 @@ use crate::{HandlerTask, spawn_stoppable};
 /// time, 503 when the store fails — so the platform retries — and 405 for
 /// other methods.
 ///
-/// Mount it in axum with `Router::route_service("/kaizala", service)`, wrap
-/// it for hyper with `hyper_util::service::TowerToHyperService`, or let
-/// [`serve`](crate::serve) run it.
+/// Mount it in axum with `Router::nest_service("/kaizala", service)` (the
+/// router strips the prefix, so the default path `/` is the route), or with
+/// `Router::route_service("/kaizala", service)` when the config names the
+/// same path (`.path("/kaizala")`: `route_service` passes the full path on,
+/// and any other answers 404). Wrap it for hyper with
+/// `hyper_util::service::TowerToHyperService`, or let [`serve`](crate::serve)
+/// run it.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
