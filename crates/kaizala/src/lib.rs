@@ -7,13 +7,31 @@
 //! | `client` | `kaizala-client` | the async hyper client (feature `client`, on by default) |
 //! | `webhook` | `kaizala-webhook` | the webhook receiver: validation, callback-token check, limits, durable hand-off, dedupe, handlers (feature `webhook`, on by default) |
 //! | `registration` | (this crate) | subscribing a receiver to events and managing the subscription: `WebhookRegistration` (features `client` and `webhook`) |
+//! | `emulator` | `kaizala-emulator` | the platform, in process, to develop and test against (feature `emulator`) |
+//! | `sink` | `kaizala-sink` | events and pulled data into SQLite or PostgreSQL tables and the `kz_*` views (feature `sink`) |
 //!
-//! Features: `client` and `webhook`, both on by default, so `kaizala` is the
-//! whole SDK; `registration` is there when both are. Turn off the default
-//! features and pick one for a smaller build (`features = ["webhook"]` for a
-//! receiver that never calls the API). The local emulator and the SQL sink
-//! join as `emulator` and `sink` when they are released. Without default
-//! features the facade pulls in no async runtime.
+//! At the root: [`Error`] and [`ErrorKind`] (every call's error),
+//! [`Credentials`], and with `client` the [`Client`]; [`prelude`] brings
+//! those and the event types in with one `use`.
+//!
+//! # Four ways to depend on it
+//!
+//! ```toml
+//! # 1. Parse callbacks only, in any framework: the models, no runtime.
+//! kaizala-types = "0.1"
+//! # 2. A receiver that never calls the API: no client, no rustls client stack.
+//! kaizala = { version = "0.1", default-features = false, features = ["webhook"] }
+//! # 3. The SDK: client, receiver, registration (the default).
+//! kaizala = "0.1"
+//! # 4. The data path too: the SQL sink, and the emulator for tests.
+//! kaizala = { version = "0.1", features = ["sink"] }
+//! # [dev-dependencies]
+//! # kaizala = { version = "0.1", features = ["emulator"] }
+//! ```
+//!
+//! `client` and `webhook` are on by default; `registration` is there when
+//! both are. Without default features the facade is the transport-free
+//! models and protocol core, and pulls in no async runtime.
 //!
 //! # A guide
 //!
@@ -168,6 +186,35 @@ pub use kaizala_client::{Client, ClientBuilder};
 /// The webhook receiver (feature `webhook`).
 #[cfg(feature = "webhook")]
 pub use kaizala_webhook as webhook;
+
+#[cfg(feature = "emulator")]
+pub use kaizala_emulator as emulator;
+
+#[cfg(feature = "sink")]
+pub use kaizala_sink as sink;
+
+pub use kaizala_core::session::Credentials;
+pub use kaizala_core::{Error, ErrorKind};
+
+/// What most programs use, in one `use kaizala::prelude::*;`: the error,
+/// credentials and the client, the event and its types, and with
+/// `webhook` the receiver's configuration and server.
+///
+/// ```
+/// use kaizala::prelude::*;
+///
+/// let event = Event::from_slice(br#"{"eventId": "e1", "eventType": "TextMessageCreated"}"#)?;
+/// assert_eq!(event.event_type(), &EventType::TextMessageCreated);
+/// # Ok::<(), kaizala::types::DecodeError>(())
+/// ```
+pub mod prelude {
+    #[cfg(feature = "client")]
+    pub use crate::Client;
+    pub use crate::{Credentials, Error, ErrorKind};
+    pub use kaizala_types::event::{Event, EventData, EventType};
+    #[cfg(feature = "webhook")]
+    pub use kaizala_webhook::{ReceiverConfig, Server, WebhookService};
+}
 
 #[cfg(all(feature = "client", feature = "webhook"))]
 pub mod registration;
