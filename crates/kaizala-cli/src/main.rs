@@ -6,6 +6,7 @@
 //! `kaizala demo`.
 
 mod commands;
+mod connectors;
 mod credentials;
 mod dashboard;
 mod error;
