@@ -180,17 +180,11 @@ fn configured(path: &Path) -> Result<Vec<Selected>, Failure> {
                 STREAMS.map(|s| s.name).join(", ")
             ))
         })?;
-        if entry.sync_mode == SyncMode::Incremental && !stream.incremental() {
-            return Err(CliError::new(format!(
-                "the catalog {} asks for stream {} incrementally; it is full refresh only",
-                path.display(),
-                stream.name
-            ))
-            .into());
-        }
+        // A full-refresh stream asked for incrementally is read in full,
+        // as Airbyte's own sources do (PyAirbyte asks so for every stream).
         selected.push(Selected {
             stream,
-            incremental: entry.sync_mode == SyncMode::Incremental,
+            incremental: entry.sync_mode == SyncMode::Incremental && stream.incremental(),
         });
     }
     Ok(selected)

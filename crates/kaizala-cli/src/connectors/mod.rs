@@ -204,10 +204,8 @@ pub async fn read(
 
 /// The groups to read: the config's, else every group the token reaches.
 async fn group_ids(config: &Config, client: &Client) -> Result<Vec<String>, Failure> {
-    if let Some(ids) = &config.group_ids {
-        if !ids.is_empty() {
-            return Ok(ids.clone());
-        }
+    if let Some(ids) = config.group_ids.as_ref().filter(|ids| !ids.is_empty()) {
+        return Ok(ids.clone());
     }
     let list = client.groups().list_detailed(true).await?;
     let mut ids: Vec<String> = Vec::new();

@@ -194,10 +194,8 @@ impl RowWriter for Batch<'_> {
                 Some(Value::Timestamp(ms)) | Some(Value::Integer(ms)) => Some(*ms),
                 _ => None,
             };
-            if let (Some(at), Some(since)) = (at, self.since) {
-                if at <= since {
-                    return Ok(());
-                }
+            if at.zip(self.since).is_some_and(|(at, since)| at <= since) {
+                return Ok(());
             }
             self.newest = self.newest.max(at);
         }
