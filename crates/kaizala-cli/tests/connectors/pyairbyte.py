@@ -5,10 +5,16 @@ how many records this read processed, as JSON.
 Usage: pyairbyte.py EXECUTABLE CONFIG.json CACHE_DIR
 """
 import json
+import os
 import sys
 
-import airbyte as ab
-from airbyte.caches import DuckDBCache
+# No connector registry, no telemetry: the connector is local, tests run
+# with no network but PyPI's (read when PyAirbyte is imported).
+os.environ["AIRBYTE_OFFLINE_MODE"] = "1"
+os.environ["DO_NOT_TRACK"] = "1"
+
+import airbyte as ab  # noqa: E402
+from airbyte.caches import DuckDBCache  # noqa: E402
 
 executable, config_path, cache_dir = sys.argv[1:4]
 with open(config_path) as f:
