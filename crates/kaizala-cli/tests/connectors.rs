@@ -1,7 +1,7 @@
 //! `kaizala airbyte` and `kaizala singer` against the emulator: PyAirbyte
 //! reads every stream into its DuckDB cache, counts equal the platform's
 //! data, an incremental read after more responses gives only the new and
-//! updated ones, every message validates against the Airbyte protocol's
+//! updated rows, every message validates against the Airbyte protocol's
 //! models; credentials revoked mid-read end it with an error and a state
 //! that stays valid.
 //!
@@ -87,33 +87,62 @@ async fn pyairbyte_reads_every_stream_then_only_what_is_new() {
         );
     }
 
-    // More responses, some of them updates of earlier ones.
+    // More responses, a few answered again, earlier ones changed, more likes.
     platform.advance();
     platform.respond(&action, 6, 0.5).await;
+    let updated = platform.update_responses(&action, 2);
+    platform.react(&action, 1, 0).await;
     let after = platform.response_versions();
     let changed: BTreeSet<String> = after
         .iter()
         .filter(|(id, at)| before.get(*id) != Some(at))
         .map(|(id, _)| id.clone())
         .collect();
-    assert!(changed.len() >= 6, "{changed:?}");
+    assert_eq!(changed.len(), 6 + updated.len(), "{changed:?}");
 
+    // Only what is new or changed: the new and updated responses and their
+    // answers, the action (its response count moved), the reaction counts.
     let second = read_from(&config, &catalog, &state).await;
-    // Every new and updated response is in it. (Responses pulled through
-    // the API carry no time of their own unless the app adds ResponseTime,
-    // so those are emitted again: docs/api/decisions.md 94.)
-    let emitted = ids(&second.records("responses"), "response_id");
-    assert!(
-        changed.is_subset(&emitted),
-        "{changed:?} not in {emitted:?}"
-    );
-    assert!(second.records("actions").is_empty());
+    assert_eq!(ids(&second.records("responses"), "response_id"), changed);
+    let answers = second.records("answers");
+    assert_eq!(answers.len(), changed.len() * QUESTIONS);
+    assert_eq!(ids(&answers, "response_id"), changed);
+    assert_eq!(second.records("actions").len(), 1);
+    let reactions = second.records("reactions");
+    assert_eq!(reactions.len(), 1);
+    assert_eq!(reactions[0]["likes"], json!(4));
+    // Full-refresh streams come whole.
+    assert_eq!(second.records("groups").len(), platform.group_count().await);
+    // Nothing changed since: a third read from the second's state brings
+    // no incremental row.
+    let state2 = dir.path().join("state2.json");
+    std::fs::write(&state2, serde_json::to_vec(&second.last_states()).unwrap()).unwrap();
+    let third = read_from(&config, &catalog, &state2).await;
+    for stream in ["actions", "responses", "answers", "reactions"] {
+        assert!(
+            third.records(stream).is_empty(),
+            "{stream}: {}",
+            third.stdout
+        );
+    }
     if let Some(python) = &python {
         validate(python, &second.stdout);
+        // PyAirbyte keeps the state of its first read in its cache and reads
+        // from it: the same records as the read above.
         let counts = pyairbyte(python, &wrapper, &config, &cache);
+        assert_eq!(
+            counts["processed"],
+            json!(second.record_count()),
+            "{counts}"
+        );
         assert_eq!(
             counts["counts"]["responses"],
             json!(after.len()),
+            "{counts}"
+        );
+        assert_eq!(
+            counts["counts"]["answers"],
+            json!(after.len() * QUESTIONS),
             "{counts}"
         );
     }
@@ -160,8 +189,11 @@ async fn revoked_credentials_end_a_read_with_a_valid_state() {
         .iter()
         .find(|s| s["stream"]["stream_descriptor"]["name"] == "responses")
         .unwrap();
-    assert!(
-        responses["stream"]["stream_state"]["groups"][&groups[0]].is_i64(),
+    assert_eq!(
+        responses["stream"]["stream_state"]["groups"][&groups[0]]
+            .as_array()
+            .map(Vec::len),
+        Some(400),
         "{responses}"
     );
     assert_eq!(revoked.records("responses").len(), 400);
@@ -176,9 +208,18 @@ async fn revoked_credentials_end_a_read_with_a_valid_state() {
         .iter()
         .find(|s| s["stream"]["stream_descriptor"]["name"] == "actions")
         .unwrap();
-    assert!(
-        actions["stream"]["stream_state"]["groups"][&groups[0]].is_i64(),
+    assert_eq!(
+        actions["stream"]["stream_state"]["groups"][&groups[0]]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
         "{actions}"
+    );
+    // The first group's rows came before the revocation: not again.
+    assert!(
+        resumed.records("responses").is_empty(),
+        "{}",
+        resumed.stdout
     );
     if let Some(python) = airbyte_python() {
         validate(&python, &revoked.stdout);

@@ -3,7 +3,8 @@
 //! A read syncs one group at a time, with `kaizala-client` (its throttle
 //! keeps a steady run clear of 429s), into a scratch SQLite sink — the
 //! pull, normalisation and projection of `kaizala sync` — and emits that
-//! group's rows of each selected stream's `kz_*` view, then the state.
+//! group's rows of each selected stream's `kz_*` view (of an incremental
+//! one, those the state's fingerprints do not hold), then the state.
 //! A failure part way ends the read with an error; the state emitted
 //! before it covers exactly the groups whose records came before it.
 
@@ -43,7 +44,7 @@ pub trait Protocol {
 pub struct Selected {
     /// The stream.
     pub stream: &'static Stream,
-    /// From the state's cursors (else every row).
+    /// Only rows new or changed since the state (else every row).
     pub incremental: bool,
 }
 
@@ -172,28 +173,23 @@ pub async fn read(
         }
         for pick in selected {
             let stream = pick.stream;
-            let cursor = if pick.incremental {
-                state.cursor(stream.name, group)
-            } else {
-                None
-            };
             // start_date bounds what has a time of its own.
-            let since = match (cursor, start, stream.cursor) {
-                (_, Some(start), Some("created_at" | "responded_at")) => {
-                    cursor.max(Some(start - 1))
-                }
-                _ => cursor,
+            let since = match (start, stream.cursor) {
+                (Some(start), Some("created_at" | "responded_at")) => Some(start - 1),
+                _ => None,
             };
             let mut batch = stream.rows_of(group, since);
             scratch.sink.export_rows(stream.table(), &mut batch).await?;
-            out.estimate(stream, batch.records.len())?;
-            for record in batch.records {
+            let records = if pick.incremental {
+                state.changed(stream.name, group, batch.records, stream.unit())
+            } else {
+                batch.records
+            };
+            out.estimate(stream, records.len())?;
+            for record in records {
                 out.record(stream, record)?;
             }
             if pick.incremental {
-                if let Some(newest) = batch.newest {
-                    state.advance(stream.name, group, newest);
-                }
                 out.state(stream, &state)?;
             }
         }

@@ -165,8 +165,8 @@ fn selected(path: &Path) -> Result<Vec<Selected>, Failure> {
     Ok(out)
 }
 
-/// The state file: `{"bookmarks": {stream: {"groups": {id: ms}}}}` (an
-/// empty object is no state).
+/// The state file: `{"bookmarks": {stream: {"groups": {id: [fingerprint,
+/// …]}}}}` (an empty object is no state).
 fn parse_state(path: &Path) -> Result<State, Failure> {
     #[derive(Deserialize)]
     struct File {
@@ -207,12 +207,12 @@ impl Singer {
 
 impl Protocol for Singer {
     fn schema(&mut self, stream: &Stream, schema: &Value) -> io::Result<()> {
-        let mut message = json!({"type": "SCHEMA", "stream": stream.name, "schema": schema,
-                                 "key_properties": stream.primary_key});
-        if let (Some(cursor), Value::Object(map)) = (stream.cursor, &mut message) {
-            map.insert("bookmark_properties".into(), json!([cursor]));
-        }
-        self.send(message)
+        // No bookmark_properties: the bookmarks are fingerprints of rows,
+        // not a column's values (docs/api/decisions.md 94).
+        self.send(
+            json!({"type": "SCHEMA", "stream": stream.name, "schema": schema,
+                         "key_properties": stream.primary_key}),
+        )
     }
 
     fn estimate(&mut self, _stream: &Stream, _rows: usize) -> io::Result<()> {

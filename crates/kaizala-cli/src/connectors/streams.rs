@@ -30,7 +30,9 @@ pub struct Stream {
     keep: Keep,
     /// The primary key's columns.
     pub primary_key: &'static [&'static str],
-    /// The cursor column of an incremental stream (per group).
+    /// The time column of an incremental stream: what `start_date` cuts
+    /// on, and the cursor Airbyte orders a row's versions by (the state
+    /// itself holds fingerprints, `state.rs`).
     pub cursor: Option<&'static str>,
 }
 
@@ -136,8 +138,14 @@ impl Stream {
         })
     }
 
+    /// The column whose value names a row's unit in the state: one
+    /// action, response or reaction (a response's answers are one unit).
+    pub fn unit(&self) -> &'static str {
+        self.primary_key[0]
+    }
+
     /// A collector of this stream's rows of `group`, from `since`
-    /// (exclusive) on its cursor.
+    /// (exclusive) on its time column.
     pub fn rows_of<'a>(&'a self, group: &'a str, since: Option<i64>) -> Batch<'a> {
         Batch {
             stream: self,
@@ -145,7 +153,6 @@ impl Stream {
             since,
             columns: Vec::new(),
             records: Vec::new(),
-            newest: None,
         }
     }
 }
@@ -159,8 +166,6 @@ pub struct Batch<'a> {
     pub columns: Vec<ExportColumn>,
     /// The records, as JSON objects.
     pub records: Vec<Map<String, Json>>,
-    /// The largest cursor value seen.
-    pub newest: Option<i64>,
 }
 
 impl RowWriter for Batch<'_> {
@@ -197,7 +202,6 @@ impl RowWriter for Batch<'_> {
             if at.zip(self.since).is_some_and(|(at, since)| at <= since) {
                 return Ok(());
             }
-            self.newest = self.newest.max(at);
         }
         let record = self
             .columns

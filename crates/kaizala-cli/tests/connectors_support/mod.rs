@@ -113,6 +113,27 @@ impl Platform {
             .unwrap();
     }
 
+    /// Changes the last answer (the survey's text question) of the first
+    /// `count` responses to `action`, as their responders would by
+    /// answering again: same id, new content. Their ids.
+    pub fn update_responses(&self, action: &str, count: usize) -> Vec<String> {
+        let now = self.emulator.clock().now_ms();
+        self.emulator.shared().store.write(|s| {
+            let responses = &mut s.actions.get_mut(action).unwrap().responses;
+            responses
+                .iter_mut()
+                .take(count)
+                .map(|r| {
+                    let answers = r.body["answers"].as_array_mut().unwrap();
+                    *answers.last_mut().unwrap() = json!(format!("second thoughts at {now}"));
+                    r.updated_ms = now;
+                    r.updated = true;
+                    r.response_id.clone()
+                })
+                .collect()
+        })
+    }
+
     /// Every response's id and when it last changed.
     pub fn response_versions(&self) -> BTreeMap<String, i64> {
         self.emulator.state(|s| {
@@ -269,6 +290,14 @@ impl Run {
                 }
             })
             .collect()
+    }
+
+    /// How many RECORD messages it printed.
+    pub fn record_count(&self) -> usize {
+        self.messages()
+            .iter()
+            .filter(|m| m["type"] == "RECORD")
+            .count()
     }
 
     /// The last Airbyte STATE of each stream, as Airbyte passes them back.
