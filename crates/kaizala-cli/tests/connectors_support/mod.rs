@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
@@ -18,8 +18,12 @@ use kaizala_types::actions::{QuestionSpec, QuestionType, SurveyBody};
 use serde_json::{Value, json};
 
 pub const KAIZALA: &str = env!("CARGO_BIN_EXE_kaizala");
-/// The Python with `airbyte` and `airbyte-protocol-models`.
+/// The Python with `airbyte` and `airbyte-protocol-models-pdv2`.
 pub const AIRBYTE_PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON_AIRBYTE";
+/// The Python with `target-jsonl`.
+pub const SINGER_PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON_SINGER";
+/// The Python with MeltanoLabs' `target-postgres`.
+pub const SINGER_PG_PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON_SINGER_PG";
 const REQUIRE_VAR: &str = "KAIZALA_TEST_REQUIRE_SERVICES";
 /// Questions of the test survey (answers per response).
 pub const QUESTIONS: usize = 3;
@@ -65,6 +69,16 @@ impl Platform {
             client,
             saved: Mutex::new(None),
         }
+    }
+
+    /// An emulator with a survey, `responses` responses to it, and `likes`
+    /// and `comments` on it; the survey's id.
+    pub async fn surveyed(responses: u64, likes: u64, comments: u64) -> (Platform, String) {
+        let platform = Platform::start().await;
+        let action = platform.survey().await;
+        platform.respond(&action, responses, 0.0).await;
+        platform.react(&action, likes, comments).await;
+        (platform, action)
     }
 
     /// Posts a survey to the group; its id.
@@ -132,6 +146,24 @@ impl Platform {
                 })
                 .collect()
         })
+    }
+
+    /// After a first read: `count` new responses (half of them answered
+    /// twice) and two earlier ones changed; the ids of every new or
+    /// changed response.
+    pub async fn more_responses(&self, action: &str, count: u64) -> BTreeSet<String> {
+        let before = self.response_versions();
+        self.advance();
+        self.respond(action, count, 0.5).await;
+        let updated = self.update_responses(action, 2);
+        let changed: BTreeSet<String> = self
+            .response_versions()
+            .into_iter()
+            .filter(|(id, at)| before.get(id) != Some(at))
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(changed.len(), count as usize + updated.len(), "{changed:?}");
+        changed
     }
 
     /// Every response's id and when it last changed.
@@ -259,6 +291,33 @@ pub fn write_catalog(dir: &Path) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// `kaizala singer --discover`'s catalog with `unselected` streams
+/// deselected, written in `dir`; its path.
+pub async fn singer_catalog(config: &str, dir: &Path, unselected: &[&str]) -> String {
+    let discovered = singer(&["--config", config, "--discover"]).await;
+    assert!(discovered.status.success(), "{}", discovered.stderr);
+    let mut catalog: Value = serde_json::from_str(&discovered.stdout).unwrap();
+    for stream in catalog["streams"].as_array_mut().unwrap() {
+        let name = stream["tap_stream_id"].as_str().unwrap().to_owned();
+        for entry in stream["metadata"].as_array_mut().unwrap() {
+            if entry["breadcrumb"] == json!([]) {
+                entry["metadata"]["selected"] = json!(!unselected.contains(&name.as_str()));
+            }
+        }
+    }
+    let path = dir.join("singer-catalog.json");
+    std::fs::write(&path, catalog.to_string()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Ids under `key` of `records`.
+pub fn ids(records: &[Value], key: &str) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| r[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// What a run printed.
 pub struct Run {
     pub status: ExitStatus,
@@ -384,19 +443,54 @@ pub async fn airbyte_revoking(args: &[&str], revoke: impl FnOnce()) -> Run {
 
 /// The Python with PyAirbyte, or `None` when those parts are skipped.
 pub fn airbyte_python() -> Option<PathBuf> {
-    match std::env::var(AIRBYTE_PYTHON_VAR) {
+    python(AIRBYTE_PYTHON_VAR, "PyAirbyte")
+}
+
+/// The Python `var` names, or `None` (saying so) when the test is skipped.
+pub fn python(var: &str, what: &str) -> Option<PathBuf> {
+    match std::env::var(var) {
         Ok(path) if !path.trim().is_empty() => Some(PathBuf::from(path)),
         _ if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") => {
-            panic!("{AIRBYTE_PYTHON_VAR} is not set, and {REQUIRE_VAR}=1")
+            panic!("{var} is not set, and {REQUIRE_VAR}=1")
         }
         _ => {
             eprintln!(
-                "skipped: PyAirbyte needs a Python with airbyte (set {AIRBYTE_PYTHON_VAR} or \
-                 run through cargo xtask test)"
+                "skipped: {what} needs a Python with it installed (set {var} or run through \
+                 cargo xtask test)"
             );
             None
         }
     }
+}
+
+/// A Singer target from PyPI, as `python -c main --config config`, fed
+/// `input` (a tap's output): the state it printed last.
+pub fn singer_target(python: &Path, main: &str, config: &Path, input: &str) -> Value {
+    use std::io::Write;
+    let mut child = Command::new(python)
+        .args(["-c", main, "--config"])
+        .arg(config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_owned();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{main} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = stdout
+        .lines()
+        .last()
+        .unwrap_or_else(|| panic!("{main} printed no state"));
+    serde_json::from_str(last).unwrap()
 }
 
 fn script(name: &str) -> PathBuf {
