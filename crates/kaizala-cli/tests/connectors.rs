@@ -137,6 +137,34 @@ async fn pyairbyte_reads_every_stream_then_only_what_is_new() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_date_skips_actions_from_before_it() {
+    let platform = Platform::start().await;
+    let old = platform.survey().await;
+    platform
+        .emulator
+        .advance(std::time::Duration::from_secs(2 * 86_400));
+    let start = platform.emulator.clock().now_ms() - 86_400_000;
+    let new = platform.survey().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = platform.config(dir.path(), None);
+    let mut with_start: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    with_start["start_date"] = json!(
+        jiff::Timestamp::from_millisecond(start)
+            .unwrap()
+            .to_string()
+    );
+    std::fs::write(&config, with_start.to_string()).unwrap();
+    let catalog = write_catalog(dir.path());
+
+    let run = airbyte(&["read", "--config", &config, "--catalog", &catalog]).await;
+    assert!(run.status.success(), "{}", run.stderr);
+    let actions = ids(&run.records("actions"), "action_id");
+    assert_eq!(actions, [new].into_iter().collect(), "not {old}");
+    platform.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_credentials_end_a_read_with_a_valid_state() {
     let platform = Platform::start().await;
     let action = platform.survey().await;
