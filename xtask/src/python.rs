@@ -1,10 +1,10 @@
 //! Python virtual environments with pinned PyPI packages, made once under
 //! `target/` and reused: schemathesis for `cargo xtask conformance`, and the
-//! test suite's packages (`services::python`: DuckDB, later more).
+//! test suite's packages (`services::python`: one venv per list).
 //!
 //! A venv records what was installed in it (`kaizala-requirements.txt`, the
-//! pinned list as given); a list that changed is installed again with pip,
-//! so adding a package to a list is all a new tool takes.
+//! pinned list as given); a venv whose list changed is made again, so
+//! adding a package to a list is all a new tool takes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,21 +44,29 @@ impl Venv<'_> {
             );
             return Ok(python);
         }
-        if !python.exists() {
-            let system = system_python(self.min_python, self.purpose)?;
+        if self.dir.exists() {
+            // Made again rather than installed over: a venv holds exactly
+            // its list, as on a fresh machine.
             eprintln!(
-                "python: creating a virtual environment in {}",
+                "python: the requirements of {} changed; making it again",
                 self.dir.display()
             );
-            let mut create = Command::new(&system);
-            create.arg("-m").arg("venv").arg(&self.dir);
-            cmd::run(&mut create).with_context(|| {
-                format!(
-                    "{system} could not create a virtual environment (on Debian and Ubuntu the \
-                     `venv` module is in the python3-venv package)"
-                )
-            })?;
+            std::fs::remove_dir_all(&self.dir)
+                .with_context(|| format!("cannot remove {}", self.dir.display()))?;
         }
+        let system = system_python(self.min_python, self.purpose)?;
+        eprintln!(
+            "python: creating a virtual environment in {}",
+            self.dir.display()
+        );
+        let mut create = Command::new(&system);
+        create.arg("-m").arg("venv").arg(&self.dir);
+        cmd::run(&mut create).with_context(|| {
+            format!(
+                "{system} could not create a virtual environment (on Debian and Ubuntu the \
+                 `venv` module is in the python3-venv package)"
+            )
+        })?;
         let requirements = self.dir.join("requirements.txt");
         std::fs::write(&requirements, &wanted)
             .with_context(|| format!("cannot write {}", requirements.display()))?;

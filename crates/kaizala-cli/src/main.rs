@@ -7,6 +7,7 @@
 
 mod access;
 mod commands;
+mod connectors;
 mod credentials;
 mod dashboard;
 mod error;

@@ -12,9 +12,11 @@
 //!   `KAIZALA_TEST_POSTGRES_TLS_CA` and `KAIZALA_TEST_POSTGRES_TLS_OTHER_CA`.
 //! - Chromium: `KAIZALA_TEST_CHROMIUM` if set, otherwise Debian's
 //!   `/usr/bin/chromium`; nothing to start (tests launch it headless).
-//! - Python with pinned PyPI packages (DuckDB): `KAIZALA_TEST_PYTHON` if
-//!   set, otherwise a virtual environment made in `target/test-venv` with
-//!   the system's python3 ([`python::REQUIREMENTS`]).
+//! - Pythons with pinned PyPI packages, one per entry of [`python::ENVS`]
+//!   (DuckDB in `KAIZALA_TEST_PYTHON`; PyAirbyte, target-jsonl and
+//!   MeltanoLabs' target-postgres in venvs of their own): each variable's
+//!   value if set, otherwise a virtual environment made under `target/`
+//!   with the system's python3.
 //!
 //! What is missing is installed with `apt-get` (as root, or through
 //! passwordless sudo); without either, provisioning fails at once with one line
@@ -140,8 +142,8 @@ impl Services {
         if let Some(path) = self.chromium.found_path() {
             vars.push((chromium::VAR, path.to_string_lossy().into_owned()));
         }
-        if let Some(path) = self.python.found_path() {
-            vars.push((python::VAR, path.to_string_lossy().into_owned()));
+        for (var, path) in self.python.found_paths() {
+            vars.push((var, path.to_string_lossy().into_owned()));
         }
         vars.push((REQUIRE_VAR, "1".to_owned()));
         vars
@@ -433,7 +435,7 @@ mod tests {
             postgres: postgres::Postgres::Given,
             postgres_tls: None,
             chromium: chromium::Chromium::Given,
-            python: python::Python::Given,
+            python: python::Python::given(),
         };
         // Variables the caller set are inherited, not repeated.
         assert_eq!(services.env(), vec![(REQUIRE_VAR, "1".to_owned())]);

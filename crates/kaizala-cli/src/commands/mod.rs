@@ -70,6 +70,15 @@ pub enum Command {
     /// Check the connector's credentials: obtain an access token and show
     /// what it grants (never the token).
     Token(ConnectionArgs),
+    /// An Airbyte source: `spec`, `check`, `discover`, `read` (the Airbyte
+    /// protocol on standard output).
+    Airbyte {
+        #[command(subcommand)]
+        command: crate::connectors::airbyte::AirbyteCommand,
+    },
+    /// A Singer tap: SCHEMA, RECORD and STATE messages on standard output
+    /// (or the catalog, with --discover).
+    Singer(crate::connectors::singer::SingerArgs),
     /// Create, list, update and delete webhook subscriptions.
     Webhook {
         #[command(flatten)]
@@ -301,6 +310,8 @@ pub async fn run(command: Command) -> CliResult {
         Command::Bi { command } => bi::run(command).await,
         Command::Emulator(args) => emulator::run(args).await,
         Command::Token(connection) => token::run(&connection).await,
+        Command::Airbyte { command } => crate::connectors::airbyte::run(command).await,
+        Command::Singer(args) => crate::connectors::singer::run(args).await,
         Command::Webhook {
             connection,
             command,
