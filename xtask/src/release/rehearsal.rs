@@ -34,7 +34,7 @@ struct Unpacked {
 
 pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     let started = Instant::now();
-    let repository_before = super::git_status(root)?;
+    let repository_before = repository_state(root)?;
     let base = root.join("target").join("release-rehearsal");
     let run_dir = fresh_run_dir(&base)?;
     let build = base.join("build");
@@ -74,10 +74,11 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
         )?;
     }
     stages.run("check that the repository is unchanged", || {
-        let after = super::git_status(root)?;
+        let after = repository_state(root)?;
         ensure!(
             after == repository_before,
-            "the rehearsal changed the repository: `git status` was\n{repository_before}and is now\n{after}"
+            "the rehearsal changed the repository (`git status` and `git diff HEAD` differ from before it); `git status` is now\n{}",
+            super::git_status(root)?
         );
         Ok(())
     })?;
@@ -93,6 +94,17 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     }
     println!("Run `cargo xtask release {}` to publish.", plan.to);
     Ok(())
+}
+
+/// What `git status` and `git diff HEAD` say: equal before and after a
+/// rehearsal when it changed nothing git sees.
+fn repository_state(root: &Path) -> Result<String> {
+    let diff = cmd::output(
+        Command::new("git")
+            .args(["diff", "HEAD", "--no-ext-diff", "--binary"])
+            .current_dir(root),
+    )?;
+    Ok(super::git_status(root)? + &diff)
 }
 
 /// Numbered stages with their durations, on standard error.

@@ -23,7 +23,9 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let emulator = Emulator::start(EmulatorConfig::default()).await?;
-    let seeded = emulator.credentials().ok_or("the emulator's demo seed has no connector")?;
+    let seeded = emulator
+        .credentials()
+        .ok_or("the emulator's demo seed has no connector")?;
     let client = Client::builder()
         .credentials(Credentials::new(
             seeded.application_id.clone(),
@@ -33,7 +35,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .base_url(seeded.base_url.as_str())
         .build()?;
     let groups = client.groups().list().await?;
-    println!("the emulator at {} shows {} groups", emulator.base_url(), groups.len());
+    println!(
+        "the emulator at {} shows {} groups",
+        emulator.base_url(),
+        groups.len()
+    );
     let group = groups.first().ok_or("the emulator shows no group")?;
     let sent = client
         .group(group.group_id.clone())

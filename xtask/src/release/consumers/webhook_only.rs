@@ -28,7 +28,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let config = ReceiverConfig::new().callback_token(TOKEN)?;
     let store = Arc::new(MemoryEventStore::new());
-    let receiver = Server::with_shared_store(config, Arc::clone(&store)).serve_without_handlers(listener);
+    let receiver =
+        Server::with_shared_store(config, Arc::clone(&store)).serve_without_handlers(listener);
     let addr = receiver.local_addr();
     let status = tokio::task::spawn_blocking(move || post(addr)).await??;
     println!("posted one event to {addr}: {status}");
@@ -36,7 +37,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     if !status.starts_with("HTTP/1.1 2") {
         return Err(format!("the receiver answered {status}").into());
     }
-    let stored = store.get("rehearsal-1").ok_or("the acknowledged event is not in the store")?;
+    let stored = store
+        .get("rehearsal-1")
+        .ok_or("the acknowledged event is not in the store")?;
     println!("stored {} ({} bytes)", stored.event_id(), stored.body.len());
     Ok(())
 }
