@@ -51,7 +51,12 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     for package in &unpacked {
         stages.run(
             &format!("cargo test in the unpacked {} package", package.name),
-            || cmd::run(&mut cargo_in(&package.dir, &build, ["test"])),
+            || {
+                cmd::run(&mut cargo_in(&package.dir, &build, ["test"]))?;
+                // An unused patch is only a warning: make sure no crate of
+                // ours came from crates.io instead of its unpacked package.
+                ours_from(&package.dir, None).map(drop)
+            },
         )?;
     }
     let registry = stages.run("publish the packages into a local registry", || {
@@ -298,24 +303,9 @@ fn consume(dir: &Path, build: &Path, project: &Project, registry: &Registry) -> 
     }
     cmd::run(&mut cargo_in(&project_dir, build, ["run"]))?;
 
-    let lock = std::fs::read_to_string(project_dir.join("Cargo.lock"))?;
-    let lock: toml_edit::DocumentMut = lock.parse().context("parsing the consumer's Cargo.lock")?;
     let source = format!("registry+{}", registry.index_url());
-    let mut ours = Vec::new();
-    for package in lock["package"].as_array_of_tables().into_iter().flatten() {
-        let name = package["name"].as_str().unwrap_or_default();
-        if !name.starts_with("kaizala") {
-            continue;
-        }
-        let from = package.get("source").and_then(|s| s.as_str());
-        ensure!(
-            from == Some(source.as_str()),
-            "the {} consumer took {name} from {} rather than the rehearsal registry",
-            project.name,
-            from.unwrap_or("a path")
-        );
-        ours.push(name.to_owned());
-    }
+    let ours = ours_from(&project_dir, Some(&source))
+        .with_context(|| format!("the {} consumer", project.name))?;
     ensure!(
         !ours.is_empty(),
         "the {} consumer uses none of our crates",
@@ -350,9 +340,57 @@ fn consume(dir: &Path, build: &Path, project: &Project, registry: &Registry) -> 
     Ok(())
 }
 
+/// The crates of ours in the `Cargo.lock` of the project in `dir`, after
+/// checking that each came from `source` (`None`: a path, as a patch
+/// makes it).
+fn ours_from(dir: &Path, source: Option<&str>) -> Result<Vec<String>> {
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock"))
+        .with_context(|| format!("reading {}/Cargo.lock", dir.display()))?;
+    let lock: toml_edit::DocumentMut = lock.parse().context("parsing a Cargo.lock")?;
+    let mut ours = Vec::new();
+    for package in lock["package"].as_array_of_tables().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        if !name.starts_with("kaizala") {
+            continue;
+        }
+        let from = package.get("source").and_then(|s| s.as_str());
+        ensure!(
+            from == source,
+            "{name} came from {} rather than {}",
+            from.unwrap_or("a path"),
+            source.unwrap_or("its unpacked package")
+        );
+        ours.push(name.to_owned());
+    }
+    Ok(ours)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_crates_must_come_from_where_they_were_put() {
+        let dir = crate::tempdir::TempDir::new("rehearsal-lock");
+        std::fs::write(
+            dir.path().join("Cargo.lock"),
+            "version = 4\n\n[[package]]\nname = \"consumer\"\nversion = \"0.0.0\"\n\n\
+             [[package]]\nname = \"kaizala-types\"\nversion = \"0.1.1\"\nsource = \"registry+file:///r/index\"\n\n\
+             [[package]]\nname = \"serde\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ours_from(dir.path(), Some("registry+file:///r/index")).unwrap(),
+            ["kaizala-types"]
+        );
+        let err = ours_from(dir.path(), None).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "kaizala-types came from registry+file:///r/index rather than its unpacked package"
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn durations_read_as_seconds_then_minutes() {
