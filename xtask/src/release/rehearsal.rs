@@ -239,9 +239,14 @@ fn package(workspace: &Path, plan: &Plan, unpack_dir: &Path) -> Result<Vec<Unpac
     for name in &plan.crates {
         let stem = format!("{name}-{}", plan.to);
         let crate_file = target.join("package").join(format!("{stem}.crate"));
+        // `-m`: the files get the time of unpacking, not the package's.
+        // Packages of the same version look alike to cargo from one run to
+        // the next (same files, same times, same path relative to their
+        // root), so it would reuse the last run's test binaries, which have
+        // that run's directory compiled in (`env!("CARGO_MANIFEST_DIR")`).
         cmd::output(
             Command::new("tar")
-                .arg("-xzf")
+                .arg("-xzmf")
                 .arg(&crate_file)
                 .arg("-C")
                 .arg(unpack_dir),
