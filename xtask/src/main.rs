@@ -43,7 +43,12 @@ commands:
                       (Python 3.11+; installs schemathesis in target/conformance-venv)
   release <version> [--dry-run] [--allow-dirty]
                       bump every published crate to <version>, move the CHANGELOG's
-                      Unreleased section, verify `cargo package` in dependency order
+                      Unreleased section, verify `cargo package`, commit, tag v<version>
+                      and `cargo publish` each crate in dependency order (stopping at
+                      the first failure); with --dry-run, change nothing: rehearse it in
+                      target/release-rehearsal (test each unpacked package, publish to a
+                      local registry, build and run three consumers from it; see
+                      docs/releasing.md)
 ";
 
 fn main() -> ExitCode {
