@@ -3,6 +3,7 @@
 
 mod bench;
 mod boundary;
+mod budgets;
 mod ci;
 mod cmd;
 mod codegen;
@@ -35,6 +36,9 @@ commands:
   codegen [--check]   render docs/api/openapi.yaml into the checked-in generated files;
                       with --check, change nothing and fail listing stale files
   bench               run the benchmarks and print throughput and ratios as markdown
+  budgets [--record]  time the clean release builds of a kaizala-types-only and a
+                      webhook-only program and size the latter's stripped binary;
+                      warn on growth over 20% of docs/benchmarks.md's figures
   fuzz [TARGET] [--seconds N]
                       a libFuzzer campaign (cargo-fuzz, installed in target/tools) on each
                       target in fuzz/, or the one named (odata_filter: the OData $filter
@@ -63,6 +67,7 @@ fn main() -> ExitCode {
         Some("ci") => no_args(&args, ci::run),
         Some("services") => no_args(&args, services::run),
         Some("bench") => no_args(&args, bench::run),
+        Some("budgets") => budgets::run(&args[1..]),
         Some("conformance") => no_args(&args, conformance::run),
         Some("release") => release::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),

@@ -7,7 +7,7 @@
 //! from its package, commits and tags the release, and publishes the crates
 //! to crates.io in dependency order, stopping at the first failure.
 
-mod consumers;
+pub(crate) mod consumers;
 mod index;
 mod plan;
 mod publish;

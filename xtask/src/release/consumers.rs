@@ -1,8 +1,36 @@
 //! The projects a rehearsal builds outside the workspace, each depending on
 //! the released crates from the rehearsal's registry the way a user would:
-//! by version, never by path.
+//! by version, never by path. `cargo xtask budgets` builds two of them
+//! against the workspace's crates by path, to time clean builds.
+
+use std::path::Path;
 
 use super::registry;
+
+/// Where a consumer takes our crates from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Ours<'a> {
+    /// The rehearsal's registry, at exactly this version.
+    Registry(&'a str),
+    /// The workspace at this root, by path.
+    Workspace(&'a Path),
+}
+
+impl Ours<'_> {
+    /// The dependency line of our crate `name` with `extra` keys.
+    fn dependency(&self, name: &str, extra: &str) -> String {
+        match self {
+            Ours::Registry(version) => format!(
+                "{name} = {{ version = \"={version}\", registry = \"{}\"{extra} }}\n",
+                registry::NAME
+            ),
+            Ours::Workspace(root) => format!(
+                "{name} = {{ path = \"{}\"{extra} }}\n",
+                root.join("crates").join(name).display()
+            ),
+        }
+    }
+}
 
 /// A consumer project: its directory name, its files, and the crates its
 /// dependency tree must not hold.
@@ -12,6 +40,10 @@ pub(crate) struct Project {
     pub(crate) files: Vec<(&'static str, String)>,
     pub(crate) forbidden: &'static [&'static str],
 }
+
+/// The fixture a consumer of `kaizala-types` alone decodes.
+pub(crate) const EVENT_FIXTURE: &str =
+    "crates/kaizala-types/tests/fixtures/Event--eventschema-surveyresponse-actionresponse.json";
 
 /// How many projects [`projects`] makes.
 pub(crate) const COUNT: usize = 3;
@@ -27,13 +59,8 @@ pub(crate) fn cargo_config(index_url: &str) -> String {
 /// The three consumers of `version`: `kaizala-types` alone (decoding
 /// `event`, a callback body), the facade with only `webhook`, and the full
 /// facade with every feature (the emulator and the sink too).
-pub(crate) fn projects(version: &str, event: &str) -> Vec<Project> {
-    let ours = |name: &str, extra: &str| {
-        format!(
-            "{name} = {{ version = \"={version}\", registry = \"{}\"{extra} }}\n",
-            registry::NAME
-        )
-    };
+pub(crate) fn projects(from: Ours<'_>, event: &str) -> Vec<Project> {
+    let ours = |name: &str, extra: &str| from.dependency(name, extra);
     let tokio =
         |features: &str| format!("tokio = {{ version = \"1\", features = [{features}] }}\n");
     vec![
@@ -127,7 +154,7 @@ mod tests {
 
     #[test]
     fn every_consumer_takes_our_crates_from_the_registry_by_exact_version() {
-        let projects = projects("0.1.1", "{}");
+        let projects = projects(Ours::Registry("0.1.1"), "{}");
         assert_eq!(projects.len(), COUNT);
         assert_eq!(
             projects.iter().map(|p| p.name).collect::<Vec<_>>(),
@@ -158,7 +185,7 @@ mod tests {
 
     #[test]
     fn the_types_consumer_has_only_the_types_and_the_event() {
-        let projects = projects("0.1.1", r#"{"eventId": "e1"}"#);
+        let projects = projects(Ours::Registry("0.1.1"), r#"{"eventId": "e1"}"#);
         let types = &projects[0];
         let manifest = manifest_of(types);
         assert_eq!(manifest["dependencies"].as_table().unwrap().len(), 1);
@@ -172,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_webhook_consumer_turns_the_default_features_off() {
-        let manifest = manifest_of(&projects("0.1.1", "{}")[1]);
+        let manifest = manifest_of(&projects(Ours::Registry("0.1.1"), "{}")[1]);
         let facade = &manifest["dependencies"]["kaizala"];
         assert_eq!(facade["default-features"].as_bool(), Some(false));
         let features: Vec<_> = facade["features"]
@@ -198,5 +225,16 @@ mod tests {
         let tree = "types-only v0.0.0 (/x)\nkaizala-types v0.1.1\ntokio-util v0.7.0\nhyper v1.7.0\nserde v1.0.0\n";
         assert_eq!(forbidden_in(tree, &["tokio", "hyper"]), ["hyper v1.7.0"]);
         assert!(forbidden_in(tree, &[]).is_empty());
+    }
+
+    #[test]
+    fn the_workspace_form_takes_our_crates_by_path() {
+        let root = Path::new("/repo");
+        let projects = projects(Ours::Workspace(root), "{}");
+        let manifest = manifest_of(&projects[1]);
+        let kaizala = &manifest["dependencies"]["kaizala"];
+        assert_eq!(kaizala["path"].as_str(), Some("/repo/crates/kaizala"));
+        assert!(kaizala.get("registry").is_none());
+        assert_eq!(kaizala["default-features"].as_bool(), Some(false));
     }
 }

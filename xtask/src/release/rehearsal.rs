@@ -21,10 +21,6 @@ use super::plan::{self, Plan};
 use super::registry::Registry;
 use crate::cmd;
 
-/// The fixture a consumer of `kaizala-types` alone decodes.
-const EVENT_FIXTURE: &str =
-    "crates/kaizala-types/tests/fixtures/Event--eventschema-surveyresponse-actionresponse.json";
-
 /// One unpacked package of the release.
 struct Unpacked {
     name: String,
@@ -62,14 +58,14 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     let registry = stages.run("publish the packages into a local registry", || {
         publish(&run_dir.join("registry"), &unpacked, plan)
     })?;
-    let event = std::fs::read_to_string(root.join(EVENT_FIXTURE))
-        .with_context(|| format!("reading {EVENT_FIXTURE}"))?;
+    let event = std::fs::read_to_string(root.join(consumers::EVENT_FIXTURE))
+        .with_context(|| format!("reading {}", consumers::EVENT_FIXTURE))?;
     let consumers_dir = run_dir.join("consumers");
     write(
         &consumers_dir.join(".cargo").join("config.toml"),
         &consumers::cargo_config(&registry.index_url()),
     )?;
-    for project in consumers::projects(&plan.to, &event) {
+    for project in consumers::projects(consumers::Ours::Registry(&plan.to), &event) {
         stages.run(
             &format!(
                 "build and run the {} consumer from the registry",
