@@ -23,6 +23,7 @@ const TARGETS: &[&str] = &[
     "event_head",
     "validation_query",
     "responses",
+    "emulator_requests",
     "odata_filter",
 ];
 /// The documentation's samples (requests, responses, events): the seeds of

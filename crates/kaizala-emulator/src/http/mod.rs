@@ -18,7 +18,6 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use kaizala_core::endpoint::{Operation, Server};
@@ -66,11 +65,19 @@ pub async fn serve(
     let _ = tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await;
 }
 
-async fn handle(
+/// Answers one request as the server does, from `peer`: the body limit,
+/// routing, the admin API, authentication, throttling and the operation.
+/// The server calls it for every request; tests and the fuzz target call it
+/// without a socket.
+pub async fn handle<B>(
     shared: Arc<Shared>,
     peer: SocketAddr,
-    request: Request<Incoming>,
-) -> Response<Full<Bytes>> {
+    request: Request<B>,
+) -> Response<Full<Bytes>>
+where
+    B: hyper::body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let (parts, body) = request.into_parts();
     let limit = shared.config.body_limit;
     let declared = parts
