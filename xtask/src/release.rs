@@ -8,6 +8,7 @@
 //! to crates.io in dependency order, stopping at the first failure.
 
 pub(crate) mod consumers;
+mod gates;
 mod index;
 mod plan;
 mod publish;
@@ -49,6 +50,12 @@ pub(crate) fn run(args: &[String]) -> Result<()> {
             "the work tree has uncommitted changes (commit them, or pass --allow-dirty)"
         );
     }
+    // Before anything changes: a known advisory or a semver break stops
+    // the release here.
+    eprintln!("advisories of every dependency (cargo deny):");
+    rehearsal::report(gates::advisories(&root)?);
+    eprintln!("semver against the previous release (cargo semver-checks):");
+    rehearsal::report(gates::semver(&root, &plan.crates)?);
     plan::apply(&root, &plan)?;
     verify(&root, &plan)
         .context("packaging failed; the version edits are left in place for you to inspect")?;

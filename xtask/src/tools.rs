@@ -28,6 +28,12 @@ pub(crate) const CARGO_DENY: Tool = Tool {
     version: "0.20.2",
 };
 
+/// cargo-semver-checks: the public API against the previous release.
+pub(crate) const CARGO_SEMVER_CHECKS: Tool = Tool {
+    name: "cargo-semver-checks",
+    version: "0.51.0",
+};
+
 impl Tool {
     /// The binary, installed first if missing or at another version.
     pub(crate) fn ensure(&self) -> Result<PathBuf> {

@@ -16,6 +16,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, bail, ensure};
 
 use super::consumers::{self, Project};
+use super::gates;
 use super::index;
 use super::plan::{self, Plan};
 use super::registry::Registry;
@@ -34,7 +35,19 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     let base = root.join("target").join("release-rehearsal");
     let run_dir = fresh_run_dir(&base)?;
     let build = base.join("build");
-    let mut stages = Stages::new(4 + plan.crates.len() + consumers::COUNT);
+    let mut stages = Stages::new(6 + plan.crates.len() + consumers::COUNT);
+
+    stages.run("advisories of every dependency (cargo deny)", || {
+        report(gates::advisories(root)?);
+        Ok(())
+    })?;
+    stages.run(
+        "semver against the previous release (cargo semver-checks)",
+        || {
+            report(gates::semver(root, &plan.crates)?);
+            Ok(())
+        },
+    )?;
 
     let workspace = run_dir.join("workspace");
     stages.run("copy the workspace and apply the release there", || {
@@ -95,6 +108,14 @@ pub(crate) fn run(root: &Path, plan: &Plan) -> Result<()> {
     }
     println!("Run `cargo xtask release {}` to publish.", plan.to);
     Ok(())
+}
+
+/// Says what a gate did.
+pub(super) fn report(outcome: gates::Outcome) {
+    match outcome {
+        gates::Outcome::Passed => eprintln!("  passed"),
+        gates::Outcome::Skipped(why) => eprintln!("  skipped: {why}"),
+    }
 }
 
 /// What `git status` and `git diff HEAD` say: equal before and after a
