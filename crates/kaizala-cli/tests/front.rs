@@ -194,6 +194,21 @@ async fn metrics_move_and_the_cap_refuses_one_too_many() {
     assert_eq!(status, 200, "{main}");
     assert!(received(&main) >= loaded as f64, "{main}");
     drop(client);
+    // The load's pooled connections close as the client goes, but the
+    // server counts them until it sees them closed: the cap is 3, so wait.
+    wait_for(
+        "the load's connections closed",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || async {
+            let text = scrape(&metrics_base).await;
+            match metric(&text, "kaizala_front_connections_open{front=\"ingest\"}") {
+                Some(0.0) => Ok(()),
+                other => Err(format!("{other:?}")),
+            }
+        },
+    )
+    .await;
 
     // A new client keeps one connection; two idle ones fill the cap.
     let client = http_client();
