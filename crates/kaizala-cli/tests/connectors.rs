@@ -11,6 +11,7 @@
 //! `KAIZALA_TEST_REQUIRE_SERVICES=1`.
 
 mod connectors_support;
+mod ingest_support;
 
 use connectors_support::*;
 use serde_json::json;

@@ -14,7 +14,6 @@
 
 mod ingest_support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,7 +23,8 @@ use http_body_util::Full;
 use ingest_support::events::SURVEY;
 use ingest_support::tls::{Https, https_client, test_ca};
 use ingest_support::{
-    TestDb, free_port, get, http_client, postgres_url, send, test_python, wait_for,
+    TestDb, free_port, get, http_client, output_with_input, postgres_url, send, test_python,
+    wait_for,
 };
 use kaizala_sink::Sink;
 use serde_json::{Value, json};
@@ -195,18 +195,10 @@ fn read_feed(python: &Path, url: &str, token: &str, queries: &Value, ca: Option<
     if let Some(ca) = ca {
         command.env("REQUESTS_CA_BUNDLE", ca);
     }
-    let mut child = command
-        .arg(&script)
-        .args([url, token])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(queries.to_string().as_bytes()).unwrap();
-    drop(stdin);
-    let output = child.wait_with_output().unwrap();
+    let output = output_with_input(
+        command.arg(&script).args([url, token]),
+        queries.to_string().as_bytes(),
+    );
     assert!(
         output.status.success(),
         "read_feed.py failed:\n{}",

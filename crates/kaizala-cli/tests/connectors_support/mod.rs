@@ -466,20 +466,12 @@ pub fn python(var: &str, what: &str) -> Option<PathBuf> {
 /// A Singer target from PyPI, as `python -c main --config config`, fed
 /// `input` (a tap's output): the state it printed last.
 pub fn singer_target(python: &Path, main: &str, config: &Path, input: &str) -> Value {
-    use std::io::Write;
-    let mut child = Command::new(python)
-        .args(["-c", main, "--config"])
-        .arg(config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_owned();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
+    let out = crate::ingest_support::output_with_input(
+        Command::new(python)
+            .args(["-c", main, "--config"])
+            .arg(config),
+        input.as_bytes(),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
