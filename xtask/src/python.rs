@@ -18,7 +18,6 @@ const STAMP: &str = "kaizala-requirements.txt";
 
 /// A virtual environment to provision.
 pub(crate) struct Venv<'a> {
-    /// Its directory.
     pub dir: PathBuf,
     /// Pinned requirements (`name==version`), one per line of a
     /// requirements file.

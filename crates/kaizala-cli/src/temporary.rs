@@ -9,7 +9,6 @@ use crate::error::{CliError, CliResult};
 /// renamed over it once complete (a rename within one directory is
 /// atomic); removed when dropped unless persisted.
 pub(crate) struct Temporary {
-    /// The file to write.
     pub(crate) file: std::fs::File,
     path: PathBuf,
     target: PathBuf,

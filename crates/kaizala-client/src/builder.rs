@@ -188,7 +188,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The client.
+    /// Builds the client. No call is made: the access token is fetched on
+    /// first use, so this fails only when TLS cannot be set up.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_builder(self)
     }

@@ -103,7 +103,7 @@ impl JsonFileTokenStore {
         JsonFileTokenStore { path: path.into() }
     }
 
-    /// The file.
+    /// The file the tokens are kept in.
     pub fn path(&self) -> &Path {
         &self.path
     }

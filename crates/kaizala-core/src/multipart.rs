@@ -39,7 +39,8 @@ impl Multipart {
         format!("multipart/form-data; boundary={}", self.boundary)
     }
 
-    /// The boundary.
+    /// The string between the parts (without the leading `--`), chosen so
+    /// that it does not occur in the file.
     pub fn boundary(&self) -> &str {
         &self.boundary
     }

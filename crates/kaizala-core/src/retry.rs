@@ -103,9 +103,9 @@ impl Default for RetryBudget {
 pub enum Outcome<'a> {
     /// The server answered.
     Response {
-        /// Its status.
+        /// The HTTP status of the answer.
         status: StatusCode,
-        /// Its headers.
+        /// The answer's headers, read for `Location` (308) and `Retry-After`.
         headers: &'a HeaderMap,
     },
     /// No answer within the timeout.
@@ -142,7 +142,7 @@ pub enum Decision {
     },
     /// Wait, then replay.
     Retry {
-        /// How long.
+        /// How long to wait before the replay.
         after: Duration,
     },
     /// Give up: the outcome is the call's error.

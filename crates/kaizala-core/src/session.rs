@@ -173,7 +173,7 @@ pub struct StoredTokens {
     /// Its expiry, epoch milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_expiry: Option<u64>,
-    /// Its scope list.
+    /// The scope list of the last access token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<ScopeSet>,
 }

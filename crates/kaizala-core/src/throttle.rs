@@ -23,7 +23,7 @@ use crate::response::retry_after;
 pub struct Budget {
     /// Calls allowed in any window of length `per`.
     pub calls: u32,
-    /// The window.
+    /// The length of the window.
     pub per: Duration,
 }
 
@@ -156,7 +156,7 @@ impl Throttle {
         }
     }
 
-    /// The budgets.
+    /// The budgets it enforces.
     pub fn config(&self) -> ThrottleConfig {
         self.config
     }

@@ -54,7 +54,7 @@ impl VirtualClock {
         (a.virtual_ms + a.real.elapsed().as_secs_f64() * 1000.0 * a.scale) as i64
     }
 
-    /// The time scale.
+    /// Virtual seconds per real second.
     pub fn scale(&self) -> f64 {
         self.anchor().scale
     }

@@ -7,7 +7,7 @@ use kaizala_types::event::{EventData, EventType};
 /// Something that happened in a group.
 #[derive(Debug, Clone)]
 pub struct Happening {
-    /// The tenant.
+    /// The id of the tenant the group belongs to.
     pub tenant: String,
     /// The group it happened in.
     pub group_id: String,

@@ -86,7 +86,7 @@ impl std::fmt::Debug for SeededCredentials {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedFile {
-    /// Tenants.
+    /// The `[[tenant]]` tables.
     #[serde(default, rename = "tenant")]
     pub tenants: Vec<SeedTenant>,
 }
@@ -100,13 +100,13 @@ pub struct SeedTenant {
     /// Endpoint path segment (`{base}/t/{slug}`); derived from the name if absent.
     #[serde(default)]
     pub slug: Option<String>,
-    /// Users.
+    /// The tenant's `[[tenant.user]]` tables.
     #[serde(default, rename = "user")]
     pub users: Vec<SeedUser>,
-    /// Groups.
+    /// The tenant's `[[tenant.group]]` tables.
     #[serde(default, rename = "group")]
     pub groups: Vec<SeedGroup>,
-    /// Connectors.
+    /// The tenant's `[[tenant.connector]]` tables.
     #[serde(default, rename = "connector")]
     pub connectors: Vec<SeedConnector>,
 }
@@ -128,7 +128,8 @@ pub struct SeedUser {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeedGroup {
-    /// Name.
+    /// Its name, which other groups' `parent` and a connector's `group:NAME`
+    /// refer to it by.
     pub name: String,
     /// `Group` (default) or `ConnectGroup`.
     #[serde(default)]

@@ -13,7 +13,7 @@ use crate::store::Store;
 /// A running emulator's internals.
 #[derive(Debug)]
 pub struct Shared {
-    /// Its settings.
+    /// The settings it was started with.
     pub config: EmulatorConfig,
     /// Where clients reach it, without trailing `/` (`http://127.0.0.1:PORT`).
     pub base_url: String,

@@ -112,7 +112,7 @@ pub enum SinkError {
     /// A pivot was asked of an action nobody answered (yet).
     #[error("no answers to action {action_id:?} yet: a pivot needs its questions from them")]
     NoAnswers {
-        /// The action.
+        /// The action asked for.
         action_id: String,
     },
 
@@ -133,14 +133,14 @@ pub enum SinkError {
          with a letter, at most 63), and no name of the sink's own tables and views"
     )]
     BadViewName {
-        /// The name.
+        /// The name given.
         name: String,
     },
 
     /// A pivot view of that name already shows another action.
     #[error("the pivot view {name} shows action {action_id:?}: choose another --name")]
     ViewTaken {
-        /// The view.
+        /// The existing view's name.
         name: String,
         /// The action it shows.
         action_id: String,
@@ -175,7 +175,7 @@ pub enum SinkError {
     /// A Kaizala API call made by [`Sink::sync`](crate::Sink::sync) failed.
     #[error("sync: {what} failed: {source}")]
     Api {
-        /// The call.
+        /// The call, as in `listing members of GROUP`.
         what: String,
         /// The client's error.
         #[source]
@@ -190,7 +190,7 @@ pub enum SinkError {
     /// the view gave in a form it does not document).
     #[error("exporting column {column}: {reason}")]
     BadValue {
-        /// The column.
+        /// The column the value was read from.
         column: String,
         /// What was found instead.
         reason: String,

@@ -46,13 +46,13 @@ pub struct OptionCount {
 /// The answer distribution of one option question.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QuestionDistribution {
-    /// The action.
+    /// The id of the action the question belongs to.
     pub action_id: String,
     /// The action's title, when known.
     pub action_title: Option<String>,
     /// The question's position in the action.
     pub question_index: i64,
-    /// The question.
+    /// The question's title, when known.
     pub question_title: Option<String>,
     /// Options chosen at least once, most chosen first.
     pub options: Vec<OptionCount>,
@@ -112,7 +112,7 @@ impl fmt::Display for Summary {
 pub struct HourlyEvents {
     /// The hour's start (epoch ms, UTC).
     pub hour_start: i64,
-    /// The event type.
+    /// The event type's wire name.
     pub event_type: String,
     /// Events received in that hour.
     pub count: u64,
@@ -121,7 +121,7 @@ pub struct HourlyEvents {
 /// Responses to one action on one day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DailyResponses {
-    /// The action.
+    /// The id of the action responded to.
     pub action_id: String,
     /// Its title, when known.
     pub title: Option<String>,
@@ -137,11 +137,11 @@ pub struct DailyResponses {
 /// A recent text message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LatestMessage {
-    /// The group.
+    /// The group it was sent in, when known.
     pub group_id: Option<String>,
     /// Who sent it.
     pub sender_name: Option<String>,
-    /// The text.
+    /// The message's text, when the event carried one.
     pub text: Option<String>,
     /// When it arrived (epoch ms).
     pub sent_at: i64,

@@ -65,9 +65,9 @@ wire_object! {
     /// A group as listed. Counts and flags beyond id and name appear only
     /// with `showDetail=true`.
     pub struct GroupInfo {
-        /// Group id.
+        /// The group's id: the `{groupId}` of the group calls.
         req group_id: GroupId = "groupId",
-        /// Group name.
+        /// The name members see.
         opt group_name: String = "groupName",
         /// URL of the group's picture (documented as `groupImageURL`, sent as
         /// `groupImageUrl`; both accepted).
@@ -113,9 +113,9 @@ wire_object! {
     /// A sub-group as listed under its parent (deeper levels, with
     /// `fetchAllGroups=true`, stay in `extra` as received).
     pub struct SubGroup {
-        /// Group id.
+        /// The sub-group's id: the `{groupId}` of the group calls.
         req group_id: GroupId = "groupId",
-        /// Group name.
+        /// The name members see.
         opt group_name: String = "groupName",
         /// URL of the group's picture.
         opt group_image_url: String = "groupImageUrl",

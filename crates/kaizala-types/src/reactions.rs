@@ -87,9 +87,9 @@ wire_object! {
     /// Counts by reaction type (other types stay in `extra`).
     #[derive(Default)]
     pub struct ReactionCounts {
-        /// Likes.
+        /// Number of likes.
         opt like: u64 = "like",
-        /// Comments.
+        /// Number of comments.
         opt comment: u64 = "comment",
     }
 }
@@ -99,7 +99,7 @@ wire_object! {
     pub struct ReactionDetailsResponse {
         /// Where to continue (a tick count).
         opt cursor: Cursor = "cursor",
-        /// The reactions.
+        /// This page of reactions.
         req reaction_details: Vec<ReactionDetail> = "reactionDetails",
     }
 }

@@ -123,7 +123,7 @@ wire_object! {
     pub struct CreateSubGroupResponse {
         /// The new sub-group's id.
         req group_id: GroupId = "groupId",
-        /// Its name.
+        /// The name it was created with.
         opt group_name: String = "groupName",
     }
 }

@@ -70,7 +70,7 @@ wire_object! {
     /// properties `callbackUrl`/`callbackToken` where requests say
     /// `callBackUrl`; both are accepted everywhere.
     pub struct Webhook {
-        /// Its id.
+        /// The subscription's id, which update and delete calls take.
         req id: WebhookId = "id",
         /// The watched object.
         opt object_id: ObjectId = "objectId",

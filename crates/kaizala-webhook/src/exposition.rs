@@ -100,7 +100,7 @@ impl Exposition {
         self.family(name, kind, help).sample(name, &[], value)
     }
 
-    /// The document.
+    /// The document's text, to serve with [`CONTENT_TYPE`].
     pub fn finish(self) -> String {
         self.out
     }

@@ -52,7 +52,8 @@ impl<T: Payload> Typed<T> {
         &self.event
     }
 
-    /// The payload.
+    /// The payload, which the event always carries: handlers of `T` are only
+    /// called for events that have one.
     pub fn data(&self) -> &T {
         T::of(&self.event).expect("dispatched on the payload's presence")
     }

@@ -146,7 +146,7 @@ impl<S: EventStore> Receiver<S> {
         self.front.counters()
     }
 
-    /// The configuration.
+    /// The configuration it was started with.
     pub fn config(&self) -> &ReceiverConfig {
         self.service.config()
     }
@@ -161,7 +161,7 @@ impl<S: EventStore> Receiver<S> {
         self.service.metrics()
     }
 
-    /// The store.
+    /// The store the received events go to.
     pub fn store(&self) -> &Arc<S> {
         self.service.store()
     }

@@ -109,12 +109,12 @@ impl<S: EventStore> WebhookService<S> {
         &self.shared.metrics
     }
 
-    /// The store.
+    /// The store the received events go to.
     pub fn store(&self) -> &Arc<S> {
         &self.shared.store
     }
 
-    /// The configuration.
+    /// The configuration it was created with.
     pub fn config(&self) -> &ReceiverConfig {
         &self.shared.config
     }

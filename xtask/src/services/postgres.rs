@@ -423,7 +423,6 @@ impl Server {
         Ok(server)
     }
 
-    /// Its URL.
     pub(crate) fn url(&self) -> &str {
         &self.url
     }

@@ -235,7 +235,6 @@ fn parse_state(path: &Path) -> Result<State, Failure> {
     Ok(state)
 }
 
-/// The Airbyte writer.
 struct Airbyte {
     out: Stdout,
 }

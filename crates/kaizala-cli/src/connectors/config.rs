@@ -20,9 +20,7 @@ pub struct Config {
     pub base_url: String,
     /// The connector's application id.
     pub application_id: String,
-    /// Its secret.
     pub application_secret: Secret,
-    /// Its refresh token.
     pub refresh_token: Secret,
     /// Only these groups; every group the token reaches when absent.
     #[serde(default)]

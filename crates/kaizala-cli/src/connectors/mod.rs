@@ -31,7 +31,6 @@ pub trait Protocol {
     fn schema(&mut self, stream: &Stream, schema: &Value) -> io::Result<()>;
     /// How many records of `stream` are coming for the group being read.
     fn estimate(&mut self, stream: &Stream, rows: usize) -> io::Result<()>;
-    /// One record.
     fn record(&mut self, stream: &Stream, record: Map<String, Value>) -> io::Result<()>;
     /// The state after a group's records of `stream`.
     fn state(&mut self, stream: &Stream, state: &State) -> io::Result<()>;
@@ -42,7 +41,6 @@ pub trait Protocol {
 /// A stream to read, and how.
 #[derive(Debug, Clone, Copy)]
 pub struct Selected {
-    /// The stream.
     pub stream: &'static Stream,
     /// Only rows new or changed since the state (else every row).
     pub incremental: bool,

@@ -192,7 +192,6 @@ fn parse_state(path: &Path) -> Result<State, Failure> {
     Ok(file.bookmarks)
 }
 
-/// The Singer writer.
 struct Singer {
     out: Stdout,
     /// Bookmarks so far, written whole in each STATE.

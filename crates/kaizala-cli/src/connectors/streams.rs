@@ -22,7 +22,6 @@ const SUBSCRIBER: &str = "Subscriber";
 /// ones, its cursor.
 #[derive(Debug)]
 pub struct Stream {
-    /// Its name.
     pub name: &'static str,
     table: Table,
     /// The column that says which group a row belongs to.

@@ -5,9 +5,7 @@
 pub(super) struct Asset {
     /// Its path on the server.
     pub path: &'static str,
-    /// Its `Content-Type`.
     pub content_type: &'static str,
-    /// Its bytes.
     pub body: &'static [u8],
 }
 

@@ -24,7 +24,6 @@ const API_PATH: &str = "/api/dashboard";
 /// The methods every path accepts.
 const ALLOWED_METHODS: &str = "GET, HEAD";
 
-/// A response body.
 pub(super) type Body = Full<Bytes>;
 
 /// How a server answers, beyond what it serves.

@@ -37,7 +37,6 @@ pub const DEFAULT_PAGE_SIZE: u64 = 1000;
 const JSON: &str = "application/json;odata.metadata=minimal;odata.streaming=true;\
      IEEE754Compatible=false;charset=utf-8";
 
-/// A response body.
 pub type Body = Full<Bytes>;
 
 /// The feed of one database.

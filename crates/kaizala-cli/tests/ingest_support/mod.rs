@@ -33,7 +33,6 @@ pub const PYTHON_VAR: &str = "KAIZALA_TEST_PYTHON";
 
 /// The callback token every test's receiver expects.
 pub const TOKEN: &str = "crash-test-callback-token-7c1e";
-/// The callback path.
 pub const PATH: &str = "/kaizala";
 
 /// The PostgreSQL server's URL, or `None` when the test should be skipped

@@ -70,7 +70,7 @@ impl Group {
         })
     }
 
-    /// Its sub-groups.
+    /// The group's sub-groups: list, create, attach, detach.
     pub fn sub_groups(&self) -> SubGroups {
         SubGroups {
             client: self.client.clone(),
@@ -78,7 +78,7 @@ impl Group {
         }
     }
 
-    /// Its members.
+    /// The group's members: list, add, remove.
     pub fn members(&self) -> Members {
         Members {
             client: self.client.clone(),
@@ -94,7 +94,7 @@ impl Group {
         }
     }
 
-    /// Its text messages.
+    /// Sends text messages to the group.
     pub fn messages(&self) -> Messages {
         Messages {
             client: self.client.clone(),

@@ -16,7 +16,7 @@ pub struct Members {
 }
 
 impl Members {
-    /// The members.
+    /// Lists the group's members.
     pub async fn list(&self) -> Result<Vec<Member>, Error> {
         Ok(self
             .client

@@ -57,7 +57,7 @@ pub trait Endpoint {
         Vec::new()
     }
 
-    /// The request body.
+    /// The body to send: [`Body::Empty`] unless the operation takes one.
     fn body(&self) -> Result<Body, Error> {
         Ok(Body::Empty)
     }
@@ -87,7 +87,7 @@ pub trait Endpoint {
 /// What building a request needs besides the request itself.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestContext<'a> {
-    /// The fixed hosts.
+    /// The roots of the token and OAuth calls.
     pub hosts: &'a Hosts,
     /// The session, for calls with an access token.
     pub session: Option<&'a Session>,

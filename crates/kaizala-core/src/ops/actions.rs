@@ -9,9 +9,9 @@ endpoint! {
     /// `POST /groups/{groupId}/actions`: posts an action (or a media file, or
     /// a custom action package instance).
     CreateAction => CreateAction -> CreateActionResponse {
-        /// The group.
+        /// The group to post in.
         path group_id: GroupId,
-        /// The action.
+        /// What to post: the action type and its body.
         json request: CreateActionRequest,
     }
 }
@@ -20,7 +20,7 @@ endpoint! {
     /// `GET /groups/{groupId}/actions?actionType=…`: one page of actions of a
     /// type (see [`crate::pagination`]).
     ListActions => ListActions -> ActionList {
-        /// The group.
+        /// The group whose actions are listed.
         path group_id: GroupId,
         /// Which type of action.
         query action_type: ActionType = "actionType",
@@ -34,9 +34,9 @@ endpoint! {
 endpoint! {
     /// `GET /groups/{groupId}/actions/{actionId}`.
     GetAction => GetAction -> ActionDetails {
-        /// The group.
+        /// The group the action was posted in.
         path group_id: GroupId,
-        /// The action.
+        /// The action to read.
         path action_id: ActionId,
         /// Include the individual responses.
         query_opt get_details: bool = "getDetails",

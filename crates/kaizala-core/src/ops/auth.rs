@@ -13,7 +13,7 @@ use crate::session::Hosts;
 endpoint! {
     /// `POST /generatePin`: texts a PIN to a registered phone number.
     GeneratePin => GeneratePin -> GeneratePinResponse {
-        /// The body.
+        /// The phone number to text the PIN to, and the connector's id.
         json request: GeneratePinRequest,
     }
 }
@@ -21,7 +21,7 @@ endpoint! {
 endpoint! {
     /// `POST /loginWithPinAndApplicationId`: trades the PIN for a refresh token.
     LoginWithPin => LoginWithPinAndApplicationId -> LoginWithPinResponse {
-        /// The body.
+        /// The phone number, the connector's id and the PIN it received.
         json request: LoginWithPinRequest,
     }
 }
@@ -36,7 +36,7 @@ endpoint! {
 /// tokens (form-encoded body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OAuthToken {
-    /// The form fields.
+    /// The connector's id and secret and the authorization code, sent form-encoded.
     pub request: OAuthTokenRequest,
 }
 

@@ -6,7 +6,7 @@ use kaizala_types::groups::{CreateGroupRequest, CreateGroupResponse, GroupList};
 endpoint! {
     /// `POST /groups`: creates a group (or a managed public group).
     CreateGroup => CreateGroup -> CreateGroupResponse {
-        /// The body.
+        /// The new group's name, welcome message, members and type.
         json request: CreateGroupRequest,
     }
 }
@@ -25,7 +25,7 @@ endpoint! {
 endpoint! {
     /// `GET /groups/{groupId}`: one group.
     GetGroup => GetGroup -> GroupList {
-        /// The group.
+        /// The group to read.
         path group_id: GroupId,
     }
 }

@@ -16,7 +16,7 @@ pub struct UploadMedia {
     pub file_name: String,
     /// Its `Content-Type` (one of [`kaizala_types::media::MEDIA_FORMATS`]).
     pub content_type: String,
-    /// Its bytes.
+    /// The file's content, sent as is.
     pub data: Vec<u8>,
 }
 

@@ -7,7 +7,7 @@ use kaizala_types::{GroupId, UserId};
 endpoint! {
     /// `GET /groups/{groupId}/members`.
     ListMembers => ListMembers -> MemberList {
-        /// The group.
+        /// The group whose members are listed.
         path group_id: GroupId,
     }
 }
@@ -15,9 +15,9 @@ endpoint! {
 endpoint! {
     /// `PUT /groups/{groupId}/members`: adds members by phone number.
     AddMembers => AddMembers -> ResultResponse {
-        /// The group.
+        /// The group to add the members to.
         path group_id: GroupId,
-        /// The body.
+        /// The phone numbers of the members to add.
         json request: AddMembersRequest,
     }
 }
@@ -25,7 +25,7 @@ endpoint! {
 endpoint! {
     /// `DELETE /groups/{groupId}/members/{memberId}`.
     RemoveMember => RemoveMember -> ResultResponse {
-        /// The group.
+        /// The group to remove the member from.
         path group_id: GroupId,
         /// The member's id (from [`ListMembers`]).
         path member_id: UserId,

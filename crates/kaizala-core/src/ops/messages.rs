@@ -6,9 +6,9 @@ use kaizala_types::messages::{SendMessageRequest, SendMessageResponse};
 endpoint! {
     /// `POST /groups/{groupId}/messages`.
     SendMessage => SendMessage -> SendMessageResponse {
-        /// The group.
+        /// The group to send the message in.
         path group_id: GroupId,
-        /// The message.
+        /// The text, and for a public group which subscribers get it.
         json request: SendMessageRequest,
     }
 }

@@ -9,9 +9,9 @@ use kaizala_types::{Cursor, GroupId, ReferenceId};
 endpoint! {
     /// `POST /groups/{groupId}/reaction`: likes or comments on an action.
     PostReaction => PostReaction -> PostReactionResponse {
-        /// The group.
+        /// The group the call is made in: the action's group or one of its parents.
         path group_id: GroupId,
-        /// The reaction.
+        /// The action reacted to, and a like or a comment.
         json request: PostReactionRequest,
     }
 }
@@ -19,7 +19,7 @@ endpoint! {
 endpoint! {
     /// `GET /groups/{groupId}/reaction/{referenceId}/summary`: counts for one action.
     GetReactionSummaryForAction => GetReactionSummaryForAction -> ReactionSummaryResponse {
-        /// The group.
+        /// The group the call is made in: the action's group or one of its parents.
         path group_id: GroupId,
         /// The action (its reference id).
         path reference_id: ReferenceId,
@@ -32,7 +32,7 @@ endpoint! {
     /// `GET /groups/{groupId}/reaction/summary`: counts for every action of a
     /// group, a page at a time (see [`crate::pagination`]).
     GetReactionSummaryForGroup => GetReactionSummaryForGroup -> ReactionSummaryResponse {
-        /// The group.
+        /// The group the call is made in: the actions' group or one of its parents.
         path group_id: GroupId,
         /// The group the actions were sent in.
         query source_group_id: GroupId = "sourceGroupId",
@@ -45,7 +45,7 @@ endpoint! {
     /// `GET /groups/{groupId}/reaction/{referenceId}`: the reactions of one
     /// action, a page at a time.
     GetReactionDetails => GetReactionDetails -> ReactionDetailsResponse {
-        /// The group.
+        /// The group the call is made in: the action's group or one of its parents.
         path group_id: GroupId,
         /// The action (its reference id).
         path reference_id: ReferenceId,

@@ -7,11 +7,11 @@ endpoint! {
     /// `POST /groups/{groupId}/actions/{actionId}/responses`: responds (or,
     /// with a `responseId`, updates a response).
     PostActionResponse => PostActionResponse -> ActionResponseResponse {
-        /// The group.
+        /// The group the action was posted in.
         path group_id: GroupId,
-        /// The action.
+        /// The action responded to.
         path action_id: ActionId,
-        /// The response.
+        /// The answers, with a `responseId` when an earlier response is updated.
         json request: ActionResponseRequest,
     }
 }

@@ -21,7 +21,7 @@ endpoint! {
     CreateSubGroup => CreateSubGroup -> CreateSubGroupResponse {
         /// The parent group.
         path group_id: GroupId,
-        /// The body.
+        /// The new sub-group's name, picture, members and welcome message.
         json request: CreateSubGroupRequest,
     }
 }
@@ -31,7 +31,7 @@ endpoint! {
     AddSubGroups => AddSubGroups -> ResultResponse {
         /// The parent group.
         path group_id: GroupId,
-        /// The body.
+        /// The ids of the existing groups to put under the parent.
         json request: AddSubGroupsRequest,
     }
 }

@@ -11,7 +11,7 @@ endpoint! {
     /// `POST /webhook`: subscribes a callback URL (validated first by the
     /// platform with `GET ?validationToken=…`).
     CreateWebhook => CreateWebhook -> CreateWebhookResponse {
-        /// The subscription.
+        /// The object to watch, the event types and where to deliver them.
         json request: CreateWebhookRequest,
     }
 }
@@ -21,7 +21,7 @@ endpoint! {
     ListWebhooks => ListWebhooks -> WebhookList {
         /// The watched object.
         query object_id: ObjectId = "objectId",
-        /// Its kind.
+        /// Whether `object_id` is a group, an action or an action package.
         query object_type: ObjectType = "objectType",
     }
 }
@@ -29,9 +29,9 @@ endpoint! {
 endpoint! {
     /// `PUT /webhook/{webhookId}`: changes (or re-activates) a subscription.
     UpdateWebhook => UpdateWebhook -> ResultResponse {
-        /// The subscription.
+        /// The subscription to change.
         path webhook_id: WebhookId,
-        /// The changes.
+        /// The fields to change; those left `None` stay as they are.
         json request: UpdateWebhookRequest,
     }
 }
@@ -39,7 +39,7 @@ endpoint! {
 endpoint! {
     /// `DELETE /webhook/{webhookId}`.
     DeleteWebhook => DeleteWebhook -> ResultResponse {
-        /// The subscription.
+        /// The subscription to delete.
         path webhook_id: WebhookId,
     }
 }

@@ -38,7 +38,7 @@ pub enum QuarantineReason {
     Empty,
     /// Nested deeper than the intake's limit.
     TooDeep {
-        /// The limit.
+        /// The deepest nesting the intake accepts, in levels.
         limit: usize,
     },
     /// Not JSON (or not UTF-8).

@@ -27,9 +27,9 @@ use crate::shared::Shared;
 /// What an endpoint-host handler works with.
 #[derive(Debug)]
 pub struct Ctx<'a> {
-    /// The emulator.
+    /// What the running emulator shares between calls: state, clock, settings.
     pub shared: &'a Shared,
-    /// The request.
+    /// The request, matched to its operation.
     pub call: &'a Call,
     /// The caller's access token.
     pub grant: &'a AccessGrant,

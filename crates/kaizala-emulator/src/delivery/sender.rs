@@ -23,7 +23,7 @@ pub struct Sender {
 /// How a callback request ended.
 #[derive(Debug)]
 pub enum Answer {
-    /// An answer.
+    /// The status and body of an answer.
     Status(u16, Bytes),
     /// None within the time allowed.
     Timeout,
@@ -32,7 +32,8 @@ pub enum Answer {
 }
 
 impl Sender {
-    /// A client.
+    /// A client for HTTP and HTTPS callbacks (web PKI roots) that gives up
+    /// connecting after 5 s.
     pub fn new() -> Self {
         let mut http = HttpConnector::new();
         http.enforce_http(false);

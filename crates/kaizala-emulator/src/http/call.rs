@@ -12,7 +12,7 @@ use super::reply::ApiError;
 /// An API request, matched to its operation.
 #[derive(Debug)]
 pub struct Call {
-    /// The operation.
+    /// The operation the method and path matched.
     pub op: Operation,
     /// Values of the path template's placeholders, decoded, in order.
     pub params: Vec<String>,

@@ -9,11 +9,11 @@ use serde_json::json;
 /// An answer, before the rate-limit headers are added.
 #[derive(Debug, Clone)]
 pub struct Reply {
-    /// Status.
+    /// The HTTP status.
     pub status: StatusCode,
-    /// Body.
+    /// The encoded body, of type `content_type`.
     pub body: Bytes,
-    /// Its content type.
+    /// The `Content-Type` header's value.
     pub content_type: &'static str,
     /// Extra headers.
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -56,7 +56,7 @@ impl Reply {
 /// platform's shape), plus `field` naming the offending request property.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    /// Status.
+    /// The HTTP status.
     pub status: StatusCode,
     /// `errorCode`.
     pub code: &'static str,

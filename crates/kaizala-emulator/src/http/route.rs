@@ -16,7 +16,7 @@ use percent_encoding::percent_decode_str;
 pub enum Route {
     /// An API operation.
     Api {
-        /// The operation.
+        /// The operation the method and path matched.
         op: Operation,
         /// Path values.
         params: Vec<String>,

@@ -10,11 +10,11 @@ use serde_json::Value;
 pub struct Message {
     /// The id returned to the sender.
     pub reference_id: String,
-    /// Group.
+    /// The group it was sent in.
     pub group_id: String,
     /// Sender (user id).
     pub sender: String,
-    /// Text.
+    /// The text as sent.
     pub text: String,
     /// Subscribers it was sent to, for public-group messages.
     #[serde(default)]
@@ -27,7 +27,7 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Action {
-    /// Action id.
+    /// The action's id, the `{actionId}` of action calls.
     pub id: String,
     /// Id of the message that carried it (what reactions refer to).
     pub reference_id: String,
@@ -57,7 +57,7 @@ pub struct Action {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActionResponse {
-    /// Response id.
+    /// Its id; posting a response with it updates this one.
     pub response_id: String,
     /// Responder (user id).
     pub responder: String,
@@ -78,9 +78,10 @@ pub struct ActionResponse {
 pub struct MediaFile {
     /// The opaque `mediaResource` handed back.
     pub resource: String,
-    /// Its file name.
+    /// The name it was uploaded with.
     pub file_name: String,
-    /// Its content type.
+    /// The `Content-Type` declared for the upload, or the one its extension
+    /// implies.
     pub content_type: String,
     /// Its size in bytes.
     pub size: u64,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
-    /// User id.
+    /// The user's id: what the API reports as member and sender ids.
     pub id: String,
     /// Tenant, for organisation users.
     #[serde(default)]
@@ -33,7 +33,7 @@ pub struct User {
 pub enum Role {
     /// Group administrator.
     Admin,
-    /// Member.
+    /// A member without admin rights.
     Member,
 }
 
@@ -51,11 +51,11 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
-    /// Id.
+    /// The group's id, the `{groupId}` of group calls.
     pub id: String,
     /// Tenant it belongs to.
     pub tenant: String,
-    /// Name.
+    /// The name members see.
     pub name: String,
     /// `Group` or `ConnectGroup`.
     pub group_type: String,

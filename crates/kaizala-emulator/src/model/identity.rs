@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
-    /// Id.
+    /// The tenant's id, by which the other records name it.
     pub id: String,
     /// Display name.
     pub name: String,
@@ -57,7 +57,7 @@ pub enum Principal {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefreshGrant {
-    /// The token.
+    /// The token string the connector presents.
     pub token: Secret,
     /// The connector it was granted to.
     pub app_id: String,
@@ -76,15 +76,15 @@ pub struct RefreshGrant {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessGrant {
-    /// The token.
+    /// The token string, sent in the `accessToken` header.
     pub token: Secret,
-    /// The connector.
+    /// The connector it was issued to (`applicationId`).
     pub app_id: String,
     /// The connector's tenant.
     pub tenant: String,
     /// Whose access it carries.
     pub principal: Principal,
-    /// Its permissions.
+    /// The permissions it carries: its connector's scopes (2021 vocabulary).
     pub scopes: Vec<String>,
     /// Expires, epoch ms (24 h after issue).
     pub expires_ms: i64,
@@ -94,11 +94,11 @@ pub struct AccessGrant {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Pin {
-    /// The phone number.
+    /// The number the PIN was texted to.
     pub phone: String,
     /// The connector that asked.
     pub app_id: String,
-    /// The PIN.
+    /// The digits the login must send back.
     pub pin: String,
     /// Issued, epoch ms.
     pub issued_ms: i64,
@@ -108,7 +108,7 @@ pub struct Pin {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthCode {
-    /// The code.
+    /// The code appended to the redirect URL, to trade for tokens.
     pub code: String,
     /// The connector (`client_id`).
     pub app_id: String,

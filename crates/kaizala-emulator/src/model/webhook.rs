@@ -8,7 +8,7 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
-    /// Id.
+    /// The subscription's id, the `{webhookId}` of webhook calls.
     pub id: String,
     /// Tenant of the connector that created it.
     pub tenant: String,
@@ -42,7 +42,7 @@ pub struct Webhook {
 pub struct Delivery {
     /// Id of this delivery.
     pub id: String,
-    /// The webhook.
+    /// The webhook it goes to.
     pub webhook_id: String,
     /// The event's id (shared by duplicates).
     pub event_id: String,
@@ -68,7 +68,7 @@ pub struct Delivery {
 pub enum DeliveryOutcome {
     /// A 2xx answer.
     Delivered {
-        /// Its status.
+        /// The 2xx status received.
         status: u16,
     },
     /// Anything else: a non-2xx (redirects included), a timeout, a refused
@@ -86,11 +86,11 @@ pub enum DeliveryOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryAttempt {
-    /// The webhook.
+    /// The webhook attempted.
     pub webhook_id: String,
-    /// The event.
+    /// The event's id (shared by duplicates).
     pub event_id: String,
-    /// Its type.
+    /// The event's type (wire name).
     pub event_type: String,
     /// 1 for the first attempt, 2 for the first retry, ….
     pub attempt: u32,

@@ -29,9 +29,7 @@ const SKIP_RATE: f64 = 0.04;
 /// A question, ready to be answered many times.
 #[derive(Debug, Clone)]
 pub struct Asked {
-    /// Its title.
     pub title: String,
-    /// Its type.
     pub question_type: QuestionType,
     /// Its options' titles.
     pub options: Vec<String>,
@@ -47,7 +45,6 @@ enum How {
     Choice(Vec<f64>),
     /// Each option with its own probability; at least one.
     Choices(Vec<f64>),
-    /// A number.
     Number(Range),
     /// 1 to `max`, mostly good.
     Rating(u32),

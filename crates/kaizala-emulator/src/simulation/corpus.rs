@@ -147,7 +147,6 @@ pub const SURNAMES: &[&str] = &[
 /// there), and some of its neighbourhoods.
 #[derive(Debug)]
 pub struct City {
-    /// Name.
     pub name: &'static str,
     /// Latitude of its centre.
     pub lat: f64,

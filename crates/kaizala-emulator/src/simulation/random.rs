@@ -97,7 +97,7 @@ impl Weighted {
         Weighted { cumulative }
     }
 
-    /// An index.
+    /// An index, drawn with probability proportional to its weight.
     pub fn draw(&self, rng: &mut StdRng) -> usize {
         let total = self.cumulative.last().copied().unwrap_or_default();
         let target = rng.random::<f64>() * total;

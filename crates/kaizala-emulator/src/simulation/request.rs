@@ -10,7 +10,6 @@ use crate::http::ApiError;
 /// The most events of one kind a single call may ask for.
 pub const MAX_COUNT: u64 = 100_000;
 
-/// A request body.
 #[derive(Debug)]
 pub struct Body {
     fields: Map<String, Value>,

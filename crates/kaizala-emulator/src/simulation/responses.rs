@@ -422,7 +422,6 @@ fn stored(answers: &[Option<Answer>]) -> Value {
     json!({"answers": answers})
 }
 
-/// The response event.
 #[allow(clippy::too_many_arguments)]
 fn event(
     form: &Form,

@@ -47,7 +47,6 @@ pub enum V {
 /// A projected table: its shape, and its rows (flattened, row after row).
 #[derive(Debug)]
 pub struct Table {
-    /// Its name.
     pub name: String,
     /// Its columns, in order.
     pub columns: Vec<(String, Kind, bool)>,

@@ -129,7 +129,6 @@ impl Baseline {
         self.sender.send(job).await.is_ok() && answer.await.unwrap_or(false)
     }
 
-    /// The counters.
     pub fn stats(&self) -> &Stats {
         &self.stats
     }

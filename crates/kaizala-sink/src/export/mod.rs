@@ -85,11 +85,11 @@ impl ExportColumn {
 pub enum Value<'r> {
     /// `NULL`.
     Null,
-    /// An integer.
+    /// The value of an [`Integer`](ColumnType::Integer) column.
     Integer(i64),
-    /// A float.
+    /// The value of a [`Double`](ColumnType::Double) column.
     Double(f64),
-    /// A flag.
+    /// The value of a [`Boolean`](ColumnType::Boolean) column.
     Boolean(bool),
     /// Milliseconds since the Unix epoch, UTC.
     Timestamp(i64),
@@ -97,7 +97,7 @@ pub enum Value<'r> {
     Date(i32),
     /// Text, or JSON as text.
     Text(Cow<'r, str>),
-    /// Bytes.
+    /// The value of a [`Bytes`](ColumnType::Bytes) column.
     Bytes(Cow<'r, [u8]>),
 }
 

@@ -138,7 +138,7 @@ pub enum Literal {
     String(String),
     /// A DateTimeOffset: an instant.
     DateTimeOffset(jiff::Timestamp),
-    /// A date.
+    /// A Date: a calendar day, without a time.
     Date(jiff::civil::Date),
 }
 

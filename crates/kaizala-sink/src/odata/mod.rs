@@ -74,7 +74,7 @@ pub enum ODataError {
     /// A column the entity set does not have.
     #[error("'{entity_set}' has no property '{column}'")]
     UnknownColumn {
-        /// The entity set.
+        /// The entity set queried.
         entity_set: String,
         /// The column named.
         column: String,

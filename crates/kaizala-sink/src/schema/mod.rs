@@ -105,7 +105,6 @@ pub(crate) enum Merge {
     ReplacedAt,
 }
 
-/// A column.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Column {
     pub name: &'static str,

@@ -478,7 +478,6 @@ pub(crate) const ALL: [&TableDef; 19] = [
     &PROJECTION_ERRORS,
 ];
 
-/// The projected tables.
 pub(crate) fn projected() -> impl Iterator<Item = &'static TableDef> {
     ALL.into_iter().filter(|t| t.kind == Kind::Projected)
 }

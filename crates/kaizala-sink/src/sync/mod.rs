@@ -66,7 +66,7 @@ pub enum SyncPhase {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct SyncProgress {
-    /// The step.
+    /// The step the sync is at.
     pub phase: SyncPhase,
     /// The group being synced.
     pub group_id: Option<GroupId>,

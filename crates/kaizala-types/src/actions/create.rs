@@ -120,9 +120,10 @@ tagged_enum! {
 }
 
 wire_object! {
-    /// An announcement.
+    /// What an announcement posts: a message, with an optional title and
+    /// pictures.
     pub struct AnnouncementBody {
-        /// Title.
+        /// The heading above the message, if any.
         opt title: String = "title",
         /// Text (documented as `Message`).
         req message: String = "message",
@@ -145,11 +146,12 @@ impl AnnouncementBody {
 }
 
 wire_object! {
-    /// A job.
+    /// What a job posts: a task for the assigned members, due after some
+    /// hours (24 by default).
     pub struct JobBody {
-        /// Title.
+        /// What is to be done.
         req title: String = "title",
-        /// Assignees.
+        /// The phone numbers of the members it is assigned to.
         req assigned_to: Vec<PhoneNumber> = "assignedTo",
         /// Hours until the job is due (default 24).
         opt due_date: u64 = "dueDate",
@@ -195,7 +197,7 @@ impl PollChoice {
 wire_object! {
     /// A quick poll.
     pub struct PollBody {
-        /// The question.
+        /// The question the members answer by picking a choice.
         req question: String = "question",
         /// The choices (documented as `Choices`).
         req choices: Vec<PollChoice> = "choices",
@@ -205,7 +207,7 @@ wire_object! {
 }
 
 impl PollBody {
-    /// A poll.
+    /// A poll whose choices are text only, closing after the default 720 hours.
     pub fn new<T: Into<String>>(
         question: impl Into<String>,
         choices: impl IntoIterator<Item = T>,
@@ -222,7 +224,7 @@ impl PollBody {
 wire_object! {
     /// A meeting request.
     pub struct LetsMeetBody {
-        /// Title.
+        /// What the meeting is about.
         req title: String = "title",
         /// When it starts.
         req starting_time: Timestamp = "startingTime",
@@ -231,7 +233,7 @@ wire_object! {
         opt duration: u64 = "duration" | "durationInMins",
         /// Where.
         opt place: Place = "place",
-        /// Agenda.
+        /// What is to be discussed.
         opt agenda: String = "agenda",
         /// Only the sender sees the summary.
         opt is_sender_only: Flag = "isSenderOnly",
@@ -254,9 +256,10 @@ impl LetsMeetBody {
 }
 
 wire_object! {
-    /// A survey.
+    /// What a survey posts: its questions, and how responses are taken and
+    /// shown.
     pub struct SurveyBody {
-        /// Title.
+        /// The survey's name, as members see it.
         req title: String = "title",
         /// Hours until the survey closes (default 24).
         opt due_date: u64 = "dueDate",
@@ -266,7 +269,7 @@ wire_object! {
         opt is_sender_only: Flag = "isSenderOnly",
         /// A member may respond more than once.
         opt accept_multiple_responses: Flag = "acceptMultipleResponses",
-        /// The questions.
+        /// The questions, in the order they are asked.
         req questions: Vec<QuestionSpec> = "questions",
         /// Properties (action package instances only).
         opt properties: Vec<Property> = "properties",
@@ -274,7 +277,7 @@ wire_object! {
 }
 
 impl SurveyBody {
-    /// A survey.
+    /// A survey with every option left to the platform's defaults.
     pub fn new(title: impl Into<String>, questions: Vec<QuestionSpec>) -> Self {
         SurveyBody {
             title: title.into(),

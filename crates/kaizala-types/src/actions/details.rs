@@ -91,7 +91,7 @@ wire_object! {
     pub struct JobDetails {
         /// The job's action id.
         opt action_id: ActionId = "actionId",
-        /// Title.
+        /// What is to be done.
         opt title: String = "title",
         /// When it is due.
         opt due_date: Timestamp = "dueDate",
@@ -112,7 +112,7 @@ wire_object! {
     pub struct SurveyDetails {
         /// The survey's action id.
         opt action_id: ActionId = "actionId",
-        /// Title.
+        /// The survey's name.
         opt title: String = "title",
         /// Number of responses.
         opt response_count: u64 = "responseCount",

@@ -67,7 +67,7 @@ wire_object! {
     pub struct ImageSummary {
         /// Where the picture is (documented as `imageURL`).
         opt image_url: String = "imageUrl",
-        /// Its caption.
+        /// The text sent with the picture.
         opt caption: String = "caption",
     }
 }
@@ -78,9 +78,9 @@ wire_object! {
     pub struct LocationSummary {
         /// The photo (PhotoWithLocation).
         opt image_url: String = "imageUrl",
-        /// Latitude.
+        /// Latitude in degrees.
         opt latitude: Numeric = "latitude",
-        /// Longitude.
+        /// Longitude in degrees.
         opt longitude: Numeric = "longitude",
     }
 }
@@ -91,7 +91,7 @@ wire_object! {
     pub struct JobSummary {
         /// The job's action id.
         opt action_id: ActionId = "actionId",
-        /// Title.
+        /// What is to be done.
         opt title: String = "title",
         /// Number of assignees.
         opt assignee_count: u64 = "assigneeCount",
@@ -110,13 +110,13 @@ wire_object! {
     pub struct PollSummary {
         /// The poll's action id.
         opt action_id: ActionId = "actionId",
-        /// The question.
+        /// The question asked.
         opt question: String = "question",
         /// Only the sender sees the summary.
         opt is_sender_only: Flag = "isSenderOnly",
         /// When it closes.
         opt expiry_date: Timestamp = "expiryDate",
-        /// Its choices.
+        /// The choices, with the URLs of their pictures.
         opt choices: Vec<PollChoice> = "choices",
     }
 }
@@ -127,11 +127,11 @@ wire_object! {
     pub struct LetsMeetSummary {
         /// The meeting's action id.
         opt action_id: ActionId = "actionId",
-        /// Title.
+        /// What the meeting is about.
         opt title: String = "title",
         /// When it starts.
         opt starting_time: Timestamp = "startingTime",
-        /// Agenda.
+        /// What is to be discussed.
         opt agenda: String = "agenda",
         /// Minutes.
         opt duration: u64 = "duration" | "durationInMins",
@@ -148,7 +148,7 @@ wire_object! {
     pub struct SurveySummary {
         /// The survey's action id.
         opt action_id: ActionId = "actionId",
-        /// Title.
+        /// The survey's name.
         opt title: String = "title",
         /// Number of responses.
         opt response_count: u64 = "responseCount",

@@ -39,17 +39,17 @@ wire_enum! {
         Poll = "Poll",
         /// A meeting request.
         LetsMeet = "LetsMeet",
-        /// A survey.
+        /// A survey: questions each member answers.
         Survey = "Survey",
-        /// A picture.
+        /// A picture (`.jpg`, `.jpeg`, `.png`).
         Image = "Image",
         /// Several pictures.
         Album = "Album",
-        /// An audio file.
+        /// An audio file (`.mp3`, `.wav`).
         Audio = "Audio",
-        /// A document.
+        /// A document (Word, Excel, PowerPoint or PDF).
         Document = "Document",
-        /// A video.
+        /// A video (`.mp4`, `.3gpp`).
         Video = "Video",
         /// A shared location.
         ShareLocation = "ShareLocation",

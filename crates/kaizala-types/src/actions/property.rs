@@ -29,7 +29,7 @@ wire_object! {
     pub struct Property {
         /// Property name, as declared by the package.
         req name: String = "name",
-        /// Its type.
+        /// How the package reads `value`.
         req property_type: PropertyType = "type",
         /// Its value, as a string.
         req value: String = "value",
@@ -37,7 +37,7 @@ wire_object! {
 }
 
 impl Property {
-    /// A property.
+    /// A property whose value is already encoded as a string.
     pub fn new(
         name: impl Into<String>,
         property_type: PropertyType,

@@ -58,9 +58,9 @@ impl QuestionOption {
 wire_object! {
     /// A question of a survey being created.
     pub struct QuestionSpec {
-        /// The question.
+        /// The question as members read it.
         req title: String = "title",
-        /// Its type.
+        /// How members answer it: text, a choice, a number, a date, a place, …
         req question_type: QuestionType = "type",
         /// Hidden from the form when true.
         opt is_invisible: Flag = "isInvisible",
@@ -98,11 +98,11 @@ wire_object! {
     /// An answered question, as responses report them
     /// (`responseWithQuestions`).
     pub struct QuestionAnswer {
-        /// The question.
+        /// The question as members read it.
         opt title: String = "title",
         /// Its type, which types `answer`.
         opt question_type: QuestionType = "type",
-        /// Its choices.
+        /// The choices offered (option questions only).
         opt options: Vec<QuestionOption> = "options",
         /// The answer; absent when the question was left unanswered.
         opt answer: Answer = "answer" => question_type,
@@ -114,9 +114,9 @@ wire_object! {
 wire_object! {
     /// The answer to a Location question.
     pub struct GeoPoint {
-        /// Latitude.
+        /// Latitude in degrees.
         req lt: Numeric = "lt",
-        /// Longitude.
+        /// Longitude in degrees.
         req lg: Numeric = "lg",
         /// Place name.
         opt n: String = "n",
@@ -193,7 +193,7 @@ impl Answer {
         }
     }
 
-    /// The chosen option titles.
+    /// The chosen option titles, for option answers.
     pub fn as_options(&self) -> Option<&[String]> {
         match self {
             Answer::Options(options) => Some(options),

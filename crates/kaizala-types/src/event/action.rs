@@ -17,7 +17,8 @@ wire_object! {
         opt action_package_id: ActionPackageId = "actionPackageId",
         /// The custom action package, again (real traffic sent both).
         opt package_id: ActionPackageId = "packageId",
-        /// The group.
+        /// The group the event is reported in: with a parent-group subscription,
+        /// the parent (see `source_group_id`).
         opt group_id: GroupId = "groupId",
         /// The group the action was sent in, for parent-group subscriptions.
         opt source_group_id: GroupId = "sourceGroupId",

@@ -6,9 +6,9 @@ wire_object! {
     /// Payload of `Announcement`: an announcement was posted.
     #[derive(Default)]
     pub struct AnnouncementData {
-        /// Title.
+        /// The announcement's title, if it has one.
         opt title: String = "title",
-        /// Text.
+        /// The announcement's message.
         opt text: String = "text",
         /// Pictures (the sample spells their properties `url`/`fileName`).
         opt media: Vec<MediaItem> = "media",

@@ -11,7 +11,7 @@ wire_object! {
         opt media: Vec<MediaItem> = "media",
         /// What kind of attachment (`Image`).
         opt action_type: ActionType = "actionType",
-        /// Its caption.
+        /// The text sent with the files.
         opt caption: String = "caption",
     }
 }

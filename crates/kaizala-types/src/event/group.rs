@@ -10,7 +10,7 @@ wire_object! {
     pub struct GroupEventData {
         /// The group added or removed.
         opt group_id: GroupId = "groupId",
-        /// Its name.
+        /// The added or removed group's name.
         opt group_name: String = "groupName",
         /// Its picture URL.
         opt group_image_url: String = "groupImageUrl",

@@ -39,9 +39,9 @@ use crate::{DecodeError, EventId};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EventHead {
-    /// The event's id.
+    /// The `eventId`; duplicate deliveries of one event share it.
     pub event_id: EventId,
-    /// The event type.
+    /// The `eventType`, which says how the body's `data` decodes.
     pub event_type: EventType,
     /// The subscription's `callBackContext`, when the body carries one.
     pub context: Option<String>,

@@ -10,7 +10,7 @@ wire_object! {
         opt action_id: ActionId = "actionId",
         /// The group it was posted in.
         opt group_id: GroupId = "groupId",
-        /// Title.
+        /// What is to be done, in short (`text` has the description).
         opt title: String = "title",
         /// Description.
         opt text: String = "text",

@@ -241,7 +241,8 @@ impl Event {
         &self.event_type
     }
 
-    /// The typed payload.
+    /// The typed payload, chosen by the event type; `None` when the body has
+    /// no `data`.
     pub fn data(&self) -> Option<&EventData> {
         self.data.as_ref()
     }

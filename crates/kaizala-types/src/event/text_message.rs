@@ -4,7 +4,7 @@ wire_object! {
     /// Payload of `TextMessageCreated`: a text message was sent.
     #[derive(Default)]
     pub struct TextMessageData {
-        /// The message.
+        /// The text that was sent.
         opt text: String = "text",
     }
 }

@@ -349,7 +349,7 @@ impl Front {
         self.tls
     }
 
-    /// Its connection counters.
+    /// The counters of its connections: open, accepted, refused, failed TLS.
     pub fn counters(&self) -> &Arc<ConnectionCounters> {
         &self.counters
     }

@@ -16,7 +16,7 @@ pub enum TlsError {
     /// certificate.
     #[error("TLS certificate {}: {problem}", file.display())]
     Certificate {
-        /// The file.
+        /// The certificate chain file, as given.
         file: PathBuf,
         /// What is wrong.
         problem: String,
@@ -24,7 +24,7 @@ pub enum TlsError {
     /// The key file is unreadable, not PEM, or holds no private key.
     #[error("TLS key {}: {problem}", file.display())]
     Key {
-        /// The file.
+        /// The key file, as given.
         file: PathBuf,
         /// What is wrong.
         problem: String,

@@ -141,7 +141,6 @@ pub async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
 /// A response as read off the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
-    /// The status code.
     pub status: u16,
     /// The headers in order, names lower-cased.
     pub headers: Vec<(String, String)>,

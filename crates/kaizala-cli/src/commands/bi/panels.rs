@@ -9,7 +9,6 @@
 pub(super) struct Dashboard {
     /// Its uid, also the file's name (`<uid>.json`).
     pub uid: &'static str,
-    /// Its title.
     pub title: &'static str,
     /// What it shows.
     pub description: &'static str,
@@ -19,7 +18,6 @@ pub(super) struct Dashboard {
 
 /// A panel with one query.
 pub(super) struct Panel {
-    /// Its title.
     pub title: &'static str,
     /// What it shows (Grafana shows it on hover).
     pub description: &'static str,
