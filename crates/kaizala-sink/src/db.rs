@@ -220,7 +220,7 @@ impl Target {
 pub struct PostgresDatabase {
     /// The host name or address (or the directory of a Unix socket).
     pub host: String,
-    /// The port.
+    /// The TCP port (when the URL names none, `PGPORT` or 5432, as libpq does).
     pub port: u16,
     /// The database's name.
     pub database: String,

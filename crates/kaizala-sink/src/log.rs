@@ -111,7 +111,7 @@ pub(crate) enum Entry {
 }
 
 impl Entry {
-    /// Its position.
+    /// Where it stands in the log (positions are shared by `events` and `pull_log`).
     pub fn position(&self) -> i64 {
         match self {
             Entry::Event { position, .. } | Entry::Pulled { position, .. } => *position,

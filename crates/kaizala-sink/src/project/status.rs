@@ -29,7 +29,7 @@ pub struct LogSize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct TableStatus {
-    /// The table.
+    /// The table's name, as in `docs/schema.md`.
     pub name: &'static str,
     /// This release's version of its declaration.
     pub version: u32,
