@@ -200,24 +200,31 @@ impl fmt::Display for Expr {
                 } else {
                     "and"
                 };
-                // Left-associative: an operand of the same or a lower
-                // precedence goes in parentheses.
-                let bare = |e: &Expr| match self {
-                    Expr::Or(..) => !matches!(e, Expr::Or(..)),
-                    _ => !matches!(e, Expr::Or(..) | Expr::And(..)),
+                // Only the parentheses the tree needs: each one counts
+                // against the parser's depth limit, so a filter that
+                // parsed must print no deeper than it was written.
+                // Left-associative: on the left an operand of a lower
+                // precedence goes in parentheses, on the right one of the
+                // same or a lower.
+                let lower = |e: &Expr| match self {
+                    Expr::Or(..) => false,
+                    _ => matches!(e, Expr::Or(..)),
                 };
-                operand(f, l, bare(l))?;
+                let same = |e: &Expr| std::mem::discriminant(e) == std::mem::discriminant(self);
+                operand(f, l, !lower(l))?;
                 write!(f, " {word} ")?;
-                operand(f, r, bare(r))
+                operand(f, r, !lower(r) && !same(r))
             }
             Expr::Not(e) => {
+                // `not` binds tighter than anything but another `not`.
                 f.write_str("not ")?;
-                operand(f, e, e.is_atom())
+                operand(f, e, e.is_atom() || matches!(**e, Expr::Not(_)))
             }
             Expr::Compare(l, op, r) => {
-                operand(f, l, l.is_atom())?;
+                let bare = |e: &Expr| e.is_atom() || matches!(e, Expr::Not(_));
+                operand(f, l, bare(l))?;
                 write!(f, " {} ", op.keyword())?;
-                operand(f, r, r.is_atom())
+                operand(f, r, bare(r))
             }
             Expr::Call(function, a, b) => write!(f, "{}({a},{b})", function.name()),
             Expr::Column(name) => f.write_str(name),
@@ -591,6 +598,37 @@ mod tests {
             )
         );
         assert_eq!(Expr::parse("not (a eq 1)").unwrap(), Expr::Not(Box::new(a)));
+    }
+
+    /// Found by `cargo xtask fuzz odata_filter`: a filter within the
+    /// depth limit printed with parentheses it did not need, deeper than
+    /// the limit, so it did not parse back.
+    #[test]
+    fn a_filter_prints_no_deeper_than_it_was_written() {
+        let nots = format!("{}x", "not ".repeat(MAX_DEPTH));
+        let ors = (0..100)
+            .map(|i| format!("c{i} eq {i}"))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let ands = format!("{} or z", ors.replace(" or ", " and "));
+        let compared = format!("{} eq x", "not ".repeat(MAX_DEPTH - 1) + "y");
+        // The fuzzer's input, carriage returns and all.
+        let found = "not not\rnot not\rnot not\rnot not not\rnot not\rnot\rnot not\rnot not not\r\
+                     not not not\rnot not not\rnot not\rnot\rnot not\rnot not not not\rnot not\r\
+                     not not\rnot not not\rnot not\rnot\rnot not\rnot not not\rnot not not\rnot x";
+        for text in [nots.as_str(), &ors, &ands, &compared, found] {
+            let expr = Expr::parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let printed = expr.to_string();
+            assert_eq!(
+                Expr::parse(&printed),
+                Ok(expr),
+                "{text:?} printed as {printed:?}"
+            );
+        }
+        assert!(
+            Expr::parse(&format!("not {nots}")).is_err(),
+            "the limit still holds"
+        );
     }
 
     #[test]
