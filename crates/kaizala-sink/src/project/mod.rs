@@ -59,6 +59,13 @@ pub const DEFAULT_SQLITE_BATCH: usize = 500;
 /// (entries this process logs wake it at once).
 const IDLE_POLL: Duration = Duration::from_millis(200);
 
+/// How long a running projector lets entries gather after a batch that was
+/// not full. A batch costs a fixed few statements and a commit whatever its
+/// size, and under load every commit of the event store would otherwise
+/// wake it for the handful of entries that commit added: gathering them
+/// costs this much projection lag and saves most of that fixed cost.
+pub const LINGER: Duration = Duration::from_millis(100);
+
 /// How long a standby projector waits before trying for the lock again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
@@ -345,7 +352,13 @@ impl Projector {
                 conn = None;
             }
             match stepped {
-                Ok(Step::Projected(_)) | Ok(Step::Raced) => backoff = Duration::from_millis(100),
+                Ok(Step::Projected(step)) => {
+                    backoff = Duration::from_millis(100);
+                    if step.entries < self.batch as u64 {
+                        pause(&mut stopped, LINGER).await;
+                    }
+                }
+                Ok(Step::Raced) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) | Ok(Step::NothingCurrent) => {
                     tokio::select! {
                         _ = self.shared.appended.notified() => {}
