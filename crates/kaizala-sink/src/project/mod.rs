@@ -270,8 +270,9 @@ impl Projector {
 
     /// Starts projecting in the background (on the current tokio runtime)
     /// until [`ProjectorHandle::shutdown`]: whatever is logged is projected
-    /// within moments — at once for events this process stores, within
-    /// 200 ms for entries other processes log. Tables not built from the
+    /// within moments — events this process stores at once, or within
+    /// [`LINGER`] when a batch was just written; entries other processes
+    /// log within 200 ms. Tables not built from the
     /// logs yet are rebuilt meanwhile (without stopping the others).
     pub fn spawn(&self) -> ProjectorHandle {
         let (stop, stopped) = watch::channel(false);
