@@ -177,22 +177,36 @@ impl Expr {
         Ok(expr)
     }
 
-    /// Whether it prints without parentheses in any operand position.
-    fn is_atom(&self) -> bool {
-        matches!(self, Expr::Column(_) | Expr::Literal(_) | Expr::Call(..))
+    /// How tightly it binds, loosest first: `or`, `and`, a comparison,
+    /// `not`, then what never needs parentheses (a column, a literal, a
+    /// call).
+    fn precedence(&self) -> u8 {
+        match self {
+            Expr::Or(..) => 0,
+            Expr::And(..) => 1,
+            Expr::Compare(..) => 2,
+            Expr::Not(_) => 3,
+            Expr::Column(_) | Expr::Literal(_) | Expr::Call(..) => 4,
+        }
     }
 }
 
 impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        /// `expr`, in parentheses unless `bare` allows it as it is.
-        fn operand(f: &mut fmt::Formatter<'_>, expr: &Expr, bare: bool) -> fmt::Result {
-            if bare {
+        // Only the parentheses the tree needs: each one counts against the
+        // parser's depth limit, so a filter that parsed must print no
+        // deeper than it was written. `and` and `or` are left-associative
+        // (their left operand may bind as tightly as they do, their right
+        // one must bind tighter); `not` takes another `not` bare; the
+        // operands of a comparison must bind tighter than it.
+        let operand = |f: &mut fmt::Formatter<'_>, expr: &Expr, least: u8| {
+            if expr.precedence() >= least {
                 write!(f, "{expr}")
             } else {
                 write!(f, "({expr})")
             }
-        }
+        };
+        let own = self.precedence();
         match self {
             Expr::Or(l, r) | Expr::And(l, r) => {
                 let word = if matches!(self, Expr::Or(..)) {
@@ -200,31 +214,18 @@ impl fmt::Display for Expr {
                 } else {
                     "and"
                 };
-                // Only the parentheses the tree needs: each one counts
-                // against the parser's depth limit, so a filter that
-                // parsed must print no deeper than it was written.
-                // Left-associative: on the left an operand of a lower
-                // precedence goes in parentheses, on the right one of the
-                // same or a lower.
-                let lower = |e: &Expr| match self {
-                    Expr::Or(..) => false,
-                    _ => matches!(e, Expr::Or(..)),
-                };
-                let same = |e: &Expr| std::mem::discriminant(e) == std::mem::discriminant(self);
-                operand(f, l, !lower(l))?;
+                operand(f, l, own)?;
                 write!(f, " {word} ")?;
-                operand(f, r, !lower(r) && !same(r))
+                operand(f, r, own + 1)
             }
             Expr::Not(e) => {
-                // `not` binds tighter than anything but another `not`.
                 f.write_str("not ")?;
-                operand(f, e, e.is_atom() || matches!(**e, Expr::Not(_)))
+                operand(f, e, own)
             }
             Expr::Compare(l, op, r) => {
-                let bare = |e: &Expr| e.is_atom() || matches!(e, Expr::Not(_));
-                operand(f, l, bare(l))?;
+                operand(f, l, own + 1)?;
                 write!(f, " {} ", op.keyword())?;
-                operand(f, r, bare(r))
+                operand(f, r, own + 1)
             }
             Expr::Call(function, a, b) => write!(f, "{}({a},{b})", function.name()),
             Expr::Column(name) => f.write_str(name),
@@ -612,7 +613,8 @@ mod tests {
             .join(" or ");
         let ands = format!("{} or z", ors.replace(" or ", " and "));
         let compared = format!("{} eq x", "not ".repeat(MAX_DEPTH - 1) + "y");
-        // The fuzzer's input, carriage returns and all.
+        // Shaped like the fuzzer's input, carriage returns and all (the
+        // input itself is the seed `nested-not-printed-deeper`).
         let found = "not not\rnot not\rnot not\rnot not not\rnot not\rnot\rnot not\rnot not not\r\
                      not not not\rnot not not\rnot not\rnot\rnot not\rnot not not not\rnot not\r\
                      not not\rnot not not\rnot not\rnot\rnot not\rnot not not\rnot not not\rnot x";

@@ -66,6 +66,11 @@ const IDLE_POLL: Duration = Duration::from_millis(200);
 /// costs this much projection lag and saves most of that fixed cost.
 pub const LINGER: Duration = Duration::from_millis(100);
 
+/// The first pause after a failure; it doubles with each failure in a row
+/// (up to 10 s), and a step that gets through (a batch, or a race lost to
+/// another projector) starts it over.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
 /// How long a standby projector waits before trying for the lock again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
@@ -291,7 +296,7 @@ impl Projector {
         let mut holding = false;
         let mut rebuilding: Option<tokio::task::JoinHandle<()>> = None;
         let mut outdated_checked: Option<Instant> = None;
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = FIRST_BACKOFF;
         while !*stopped.borrow() {
             if conn.is_none() {
                 holding = false;
@@ -353,13 +358,12 @@ impl Projector {
                 conn = None;
             }
             match stepped {
-                Ok(Step::Projected(step)) => {
-                    backoff = Duration::from_millis(100);
-                    if step.entries < self.batch as u64 {
+                Ok(step @ (Step::Projected(_) | Step::Raced)) => {
+                    backoff = FIRST_BACKOFF;
+                    if matches!(step, Step::Projected(p) if p.entries < self.batch as u64) {
                         pause(&mut stopped, LINGER).await;
                     }
                 }
-                Ok(Step::Raced) => backoff = Duration::from_millis(100),
                 Ok(Step::Idle) | Ok(Step::NothingCurrent) => {
                     tokio::select! {
                         _ = self.shared.appended.notified() => {}
