@@ -191,6 +191,10 @@ const PRINTED: &[Printed] = &[
     },
     Printed {
         package: "kaizala-cli",
+        bench: "project",
+    },
+    Printed {
+        package: "kaizala-cli",
         bench: "rebuild",
     },
     Printed {

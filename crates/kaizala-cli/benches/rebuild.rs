@@ -40,7 +40,9 @@ use std::time::{Duration, Instant};
 use kaizala_sink::Sink;
 use sqlx::{AnyConnection, Connection, Executor};
 use support::bare_insert::{self, Table};
-use support::{baseline, fill_log, measuring, postgres, scalar, thousands};
+use support::{
+    as_derived_writer, baseline, fill_log, measuring, on_each_backend, scalar, settle, thousands,
+};
 
 /// Entries per rebuild transaction (`kaizala-sink`'s rebuild batch).
 const REBUILD_BATCH: usize = 5_000;
@@ -57,31 +59,11 @@ fn secs(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
 
-/// Everything written so far on disk, statistics current: each timed phase
-/// starts from a quiet database.
-async fn settle(conn: &mut AnyConnection, sqlite: bool) {
-    if sqlite {
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await
-            .unwrap();
-    } else {
-        conn.execute("VACUUM ANALYZE").await.unwrap();
-        conn.execute("CHECKPOINT").await.unwrap();
-    }
-}
-
 async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize) -> Measured {
     let sqlite = backend == "SQLite";
     let sink = Sink::connect(sink_url).await.unwrap();
     let mut conn = AnyConnection::connect(sqlx_url).await.unwrap();
-    // The rebuild's writer's settings (kaizala-sink's `derived_writer`).
-    conn.execute(if sqlite {
-        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;"
-    } else {
-        "SET synchronous_commit = off"
-    })
-    .await
-    .unwrap();
+    as_derived_writer(&mut conn, sqlite).await;
 
     let started = Instant::now();
     let expected = fill_log(&mut conn, sqlite, "rebuild", n).await;
@@ -148,23 +130,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(if full { 1_000_000 } else { 3_000 });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("rebuild.db");
-    let mut runs = vec![runtime.block_on(measure(
-        "SQLite",
-        path.to_str().unwrap(),
-        &baseline::sqlite_url(&path),
-        n,
-    ))];
-    if let Some(admin) = runtime.block_on(postgres::server(full, "rebuild")) {
-        let (url, name) = runtime.block_on(postgres::create(&admin, "kzcli_rebuild"));
-        runs.push(runtime.block_on(measure("PostgreSQL", &url, &url, n)));
-        runtime.block_on(postgres::drop(&admin, &name));
-    }
+    let runs = on_each_backend("rebuild", full, |backend, sink_url, sqlx_url| async move {
+        measure(backend, &sink_url, &sqlx_url, n).await
+    });
 
     let mut out = format!(
         "`rebuild` (`cargo bench -p kaizala-cli --bench rebuild`){}\n\n",

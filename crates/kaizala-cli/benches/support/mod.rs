@@ -26,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use events::{Kind, sample_event};
 use kaizala_sink::Sink;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Connection, Executor, Row};
 
 /// Events per transaction while filling the log.
 const FILL_BATCH: usize = 10_000;
@@ -171,4 +171,55 @@ pub fn thousands(n: f64) -> String {
         out.push(c);
     }
     out
+}
+
+/// Sets `conn` as the sink's projector and rebuild write (its
+/// `derived_writer`): SQLite `synchronous=NORMAL`, PostgreSQL
+/// `synchronous_commit=off` — both re-derive what a crash would lose.
+pub async fn as_derived_writer(conn: &mut AnyConnection, sqlite: bool) {
+    conn.execute(if sqlite {
+        "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;"
+    } else {
+        "SET synchronous_commit = off"
+    })
+    .await
+    .unwrap();
+}
+
+/// Everything written so far on disk, statistics current: each timed phase
+/// starts from a quiet database (SQLite: a WAL checkpoint; PostgreSQL:
+/// `VACUUM ANALYZE`, then `CHECKPOINT`).
+pub async fn settle(conn: &mut AnyConnection, sqlite: bool) {
+    if sqlite {
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .unwrap();
+    } else {
+        conn.execute("VACUUM ANALYZE").await.unwrap();
+        conn.execute("CHECKPOINT").await.unwrap();
+    }
+}
+
+/// `measure(backend, sink_url, sqlx_url)` on a fresh SQLite file, then on
+/// a fresh database of the durable PostgreSQL `KAIZALA_TEST_POSTGRES_URL`
+/// names, if it names one; what each measured.
+pub fn on_each_backend<M, F, Fut>(bench: &str, full: bool, measure: F) -> Vec<M>
+where
+    F: Fn(&'static str, String, String) -> Fut,
+    Fut: std::future::Future<Output = M>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{bench}.db"));
+    let sink_url = path.to_str().unwrap().to_owned();
+    let mut runs = vec![runtime.block_on(measure("SQLite", sink_url, baseline::sqlite_url(&path)))];
+    if let Some(admin) = runtime.block_on(postgres::server(full, bench)) {
+        let (url, name) = runtime.block_on(postgres::create(&admin, &format!("kzcli_{bench}")));
+        runs.push(runtime.block_on(measure("PostgreSQL", url.clone(), url)));
+        runtime.block_on(postgres::drop(&admin, &name));
+    }
+    runs
 }

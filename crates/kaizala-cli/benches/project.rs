@@ -1,0 +1,167 @@
+//! The projector alone: what projecting one entry of the log costs.
+//!
+//! The log is filled with the mixed workload (as `rebuild` fills it, not
+//! timed), the database settled, then `Projector::catch_up` — what
+//! `kaizala project --once` runs, and what `kaizala ingest` runs in the
+//! background — projects all of it into the live tables, in its usual
+//! batches, timed. Reported: entries per second, and the CPU time per entry
+//! of this process (reading, decoding, deriving, binding) and of
+//! PostgreSQL's processes (writing). This is the cost the ingest and lag
+//! targets of issue 11 are bound by on a machine of two cores.
+//!
+//! Against it, in the same run, the floor any projector of these tables
+//! pays: the bare insert of exactly the rows it wrote (read back before
+//! the clock starts) into fresh tables with the same keys, 64 rows a
+//! statement, in as many transactions as the projector committed, then the
+//! same secondary indexes built (`kaizala-sink/benches/support/bare_insert.rs`,
+//! as the `rebuild` bench does), on a connection set as the projector's
+//! (SQLite `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`).
+//!
+//! `cargo bench -p kaizala-cli --bench project` (`KAIZALA_BENCH_PROJECT_EVENTS`,
+//! 60,000 by default); PostgreSQL when `KAIZALA_TEST_POSTGRES_URL` names a
+//! durable server. Without `--bench` it projects 2,000 and checks the rows.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use kaizala_sink::Sink;
+use sqlx::{AnyConnection, Connection};
+use support::bare_insert::{self, Table};
+use support::process::{own_cpu, postgres_cpu};
+use support::{
+    as_derived_writer, baseline, fill_log, measuring, on_each_backend, scalar, settle, thousands,
+};
+
+/// Time and CPU (this process, PostgreSQL's) of one phase.
+#[derive(Default)]
+struct Spent {
+    elapsed: Duration,
+    own_cpu: Duration,
+    server_cpu: Duration,
+}
+
+impl Spent {
+    fn start() -> (Instant, Duration, Duration) {
+        (Instant::now(), own_cpu(), postgres_cpu())
+    }
+
+    fn since((started, own, server): (Instant, Duration, Duration)) -> Spent {
+        Spent {
+            elapsed: started.elapsed(),
+            own_cpu: own_cpu() - own,
+            server_cpu: postgres_cpu() - server,
+        }
+    }
+}
+
+struct Measured {
+    backend: &'static str,
+    entries: usize,
+    batches: u64,
+    rows: usize,
+    project: Spent,
+    bare: Spent,
+}
+
+async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize) -> Measured {
+    let sqlite = backend == "SQLite";
+    let sink = Sink::connect(sink_url).await.unwrap();
+    let mut conn = AnyConnection::connect(sqlx_url).await.unwrap();
+    as_derived_writer(&mut conn, sqlite).await;
+    let expected = fill_log(&mut conn, sqlite, "project", n).await;
+    settle(&mut conn, sqlite).await;
+
+    let projector = sink.projector();
+    eprintln!("project: {backend}: projecting {n} entries");
+    let started = Spent::start();
+    let report = projector.catch_up().await.unwrap();
+    let project = Spent::since(started);
+    assert_eq!(
+        (report.entries, report.errors),
+        (n as u64, 0),
+        "{backend}: entries projected"
+    );
+    for (table, rows) in &expected {
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(found as u64, *rows, "{backend}: rows of {table}");
+    }
+
+    let mut tables: Vec<Table> = Vec::new();
+    for name in bare_insert::projected_tables(&mut conn).await {
+        tables.push(bare_insert::read(&mut conn, sqlite, &name).await);
+    }
+    let rows: usize = tables.iter().map(Table::rows).sum();
+    assert_eq!(
+        rows as u64,
+        expected.values().sum::<u64>(),
+        "{backend}: rows read back"
+    );
+    settle(&mut conn, sqlite).await;
+    let started = Spent::start();
+    bare_insert::insert(&mut conn, sqlite, &tables, report.batches as usize).await;
+    let bare = Spent::since(started);
+    for table in &tables {
+        let name = bare_insert::bare_name(&table.name);
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
+        assert_eq!(found as usize, table.rows(), "{backend}: {name}");
+    }
+    let _ = conn.close().await;
+    sink.close().await;
+    Measured {
+        backend,
+        entries: n,
+        batches: report.batches,
+        rows,
+        project,
+        bare,
+    }
+}
+
+fn main() {
+    baseline::serve_if_child();
+    let full = measuring();
+    let n = std::env::var("KAIZALA_BENCH_PROJECT_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if full { 60_000 } else { 2_000 });
+    let runs = on_each_backend("project", full, |backend, sink_url, sqlx_url| async move {
+        measure(backend, &sink_url, &sqlx_url, n).await
+    });
+    let micros = |d: Duration, n: usize| d.as_secs_f64() * 1e6 / n as f64;
+    let mut out = format!(
+        "`project` (`cargo bench -p kaizala-cli --bench project`){}\n\n\
+         | backend | entries (rows) | phase | time | entries/s | CPU µs/entry: this process | server | sum |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|\n",
+        if full { "" } else { ", smoke run" }
+    );
+    for m in &runs {
+        for (phase, spent) in [
+            (format!("projector, {} batches", m.batches), &m.project),
+            ("bare insert of its rows".to_owned(), &m.bare),
+        ] {
+            let own = micros(spent.own_cpu, m.entries);
+            let server = micros(spent.server_cpu, m.entries);
+            out.push_str(&format!(
+                "| {} | {} ({}) | {phase} | {:.2} s | {} | {own:.1} | {server:.1} | **{:.1}** |\n",
+                m.backend,
+                thousands(m.entries as f64),
+                thousands(m.rows as f64),
+                spent.elapsed.as_secs_f64(),
+                thousands(m.entries as f64 / spent.elapsed.as_secs_f64()),
+                own + server
+            ));
+        }
+    }
+    for m in &runs {
+        let cpu = |s: &Spent| (s.own_cpu + s.server_cpu).as_secs_f64();
+        out.push_str(&format!(
+            "\n{}: the projector used {:.2}× the CPU of the bare insert of its rows, and took {:.2}× its time",
+            m.backend,
+            cpu(&m.project) / cpu(&m.bare),
+            m.project.elapsed.as_secs_f64() / m.bare.elapsed.as_secs_f64()
+        ));
+    }
+    out.push('\n');
+    print!("{out}");
+}
