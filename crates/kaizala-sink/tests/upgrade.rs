@@ -200,9 +200,9 @@ async fn upgrade(db: &TestDb, held: &Held) -> (Sink, Vec<String>) {
     if !outdated.is_empty() {
         lost.push(format!("not current after projecting: {outdated:?}"));
     }
-    // Positions a duplicate took are never used: the watermark may pass
-    // the last entry, never stay behind it.
-    if status.lag_entries != 0 || status.watermark < status.last_position {
+    // Caught up, status shows the watermark at the log's end (positions a
+    // duplicate took, or an empty log's, are passed too: never "0 of -1").
+    if status.lag_entries != 0 || status.watermark != status.last_position {
         lost.push(format!(
             "lag {} entries, watermark {} of {}",
             status.lag_entries, status.watermark, status.last_position

@@ -365,6 +365,9 @@ impl Projector {
                     }
                 }
                 Ok(Step::Idle) | Ok(Step::NothingCurrent) => {
+                    // The database answered: a failure after this one is
+                    // a new outage, not the same one.
+                    backoff = FIRST_BACKOFF;
                     tokio::select! {
                         _ = self.shared.appended.notified() => {}
                         _ = tokio::time::sleep(IDLE_POLL) => {}

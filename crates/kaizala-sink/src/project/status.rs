@@ -92,7 +92,9 @@ pub struct Status {
     pub pull_log: LogSize,
     /// Bodies in quarantine.
     pub quarantined: u64,
-    /// The position of the last log entry.
+    /// The position of the last log entry, or the watermark when that is
+    /// further: positions given to duplicates are never used, and the
+    /// projector passes them too.
     pub last_position: i64,
     /// The last log position projected.
     pub watermark: i64,
@@ -283,6 +285,7 @@ pub(crate) async fn status(db: &Db) -> Result<Status, SinkError> {
     );
     let last_position = crate::log::last_entry(conn).await.map_err(e)?;
     let (watermark, _) = super::positions(conn, db.backend, false).await.map_err(e)?;
+    let last_position = last_position.max(watermark);
     let Lag {
         entries: lag_entries,
         seconds: lag_seconds,
