@@ -30,7 +30,8 @@ use sqlx::{AnyConnection, Connection};
 use support::bare_insert::{self, Table};
 use support::process::{own_cpu, postgres_cpu};
 use support::{
-    as_derived_writer, baseline, fill_log, measuring, on_each_backend, scalar, settle, thousands,
+    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, fill_log,
+    measuring, on_each_backend, read_back, settle, thousands,
 };
 
 /// Time and CPU (this process, PostgreSQL's) of one phase.
@@ -82,30 +83,15 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
         (n as u64, 0),
         "{backend}: entries projected"
     );
-    for (table, rows) in &expected {
-        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {table}")).await;
-        assert_eq!(found as u64, *rows, "{backend}: rows of {table}");
-    }
+    assert_projected(&sink, backend, &expected).await;
 
-    let mut tables: Vec<Table> = Vec::new();
-    for name in bare_insert::projected_tables(&mut conn).await {
-        tables.push(bare_insert::read(&mut conn, sqlite, &name).await);
-    }
+    let tables = read_back(&mut conn, sqlite, backend, &expected).await;
     let rows: usize = tables.iter().map(Table::rows).sum();
-    assert_eq!(
-        rows as u64,
-        expected.values().sum::<u64>(),
-        "{backend}: rows read back"
-    );
     settle(&mut conn, sqlite).await;
     let started = Spent::start();
     bare_insert::insert(&mut conn, sqlite, &tables, report.batches as usize).await;
     let bare = Spent::since(started);
-    for table in &tables {
-        let name = bare_insert::bare_name(&table.name);
-        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
-        assert_eq!(found as usize, table.rows(), "{backend}: {name}");
-    }
+    assert_and_drop_bare_copies(&sink, &mut conn, backend, &tables).await;
     let _ = conn.close().await;
     sink.close().await;
     Measured {

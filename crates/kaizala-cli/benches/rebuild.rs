@@ -38,10 +38,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use kaizala_sink::Sink;
-use sqlx::{AnyConnection, Connection, Executor};
-use support::bare_insert::{self, Table};
+use sqlx::{AnyConnection, Connection};
+use support::bare_insert;
 use support::{
-    as_derived_writer, baseline, fill_log, measuring, on_each_backend, scalar, settle, thousands,
+    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, fill_log,
+    measuring, on_each_backend, read_back, settle, thousands,
 };
 
 /// Entries per rebuild transaction (`kaizala-sink`'s rebuild batch).
@@ -78,33 +79,13 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
         (n as u64, 0),
         "{backend}: entries rebuilt"
     );
-    for (table, rows) in &expected {
-        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {table}")).await;
-        assert_eq!(found as u64, *rows, "{backend}: rows of {table}");
-    }
+    assert_projected(&sink, backend, &expected).await;
 
-    let names = bare_insert::projected_tables(&mut conn).await;
-    let mut tables: Vec<Table> = Vec::new();
-    for name in &names {
-        tables.push(bare_insert::read(&mut conn, sqlite, name).await);
-    }
-    let total: usize = tables.iter().map(Table::rows).sum();
-    assert_eq!(
-        total as u64,
-        expected.values().sum::<u64>(),
-        "{backend}: rows read back"
-    );
+    let tables = read_back(&mut conn, sqlite, backend, &expected).await;
     let transactions = n.div_ceil(REBUILD_BATCH);
     settle(&mut conn, sqlite).await;
     let bare = bare_insert::insert(&mut conn, sqlite, &tables, transactions).await;
-    for table in &tables {
-        let name = bare_insert::bare_name(&table.name);
-        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
-        assert_eq!(found as usize, table.rows(), "{backend}: {name}");
-        conn.execute(format!("DROP TABLE {name}").as_str())
-            .await
-            .unwrap();
-    }
+    assert_and_drop_bare_copies(&sink, &mut conn, backend, &tables).await;
     let rows = tables
         .iter()
         .filter(|t| t.rows() > 0)

@@ -223,3 +223,51 @@ where
     }
     runs
 }
+
+/// Asserts that every table holds the rows `expected` says projecting the
+/// log should give.
+pub async fn assert_projected(sink: &Sink, backend: &str, expected: &Expected) {
+    for (table, rows) in expected {
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(found as u64, *rows, "{backend}: rows of {table}");
+    }
+}
+
+/// Every projected table read back for the bare insert, all the rows
+/// `expected` names and no more.
+pub async fn read_back(
+    conn: &mut AnyConnection,
+    sqlite: bool,
+    backend: &str,
+    expected: &Expected,
+) -> Vec<bare_insert::Table> {
+    let mut tables = Vec::new();
+    for name in bare_insert::projected_tables(conn).await {
+        tables.push(bare_insert::read(conn, sqlite, &name).await);
+    }
+    let total: usize = tables.iter().map(bare_insert::Table::rows).sum();
+    assert_eq!(
+        total as u64,
+        expected.values().sum::<u64>(),
+        "{backend}: rows read back"
+    );
+    tables
+}
+
+/// Asserts that the bare insert copied every row of `tables`, then drops
+/// the copies.
+pub async fn assert_and_drop_bare_copies(
+    sink: &Sink,
+    conn: &mut AnyConnection,
+    backend: &str,
+    tables: &[bare_insert::Table],
+) {
+    for table in tables {
+        let name = bare_insert::bare_name(&table.name);
+        let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
+        assert_eq!(found as usize, table.rows(), "{backend}: {name}");
+        conn.execute(format!("DROP TABLE {name}").as_str())
+            .await
+            .unwrap();
+    }
+}
