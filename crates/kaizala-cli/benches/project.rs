@@ -16,6 +16,9 @@
 //! same secondary indexes built (`kaizala-sink/benches/support/bare_insert.rs`,
 //! as the `rebuild` bench does), on a connection set as the projector's
 //! (SQLite `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`).
+//! On PostgreSQL the same rows once more by `COPY … FROM STDIN`, the
+//! cheapest way the server takes rows in: the floor of a projector that
+//! could speak it (sqlx's `Any` driver, which the sink uses, cannot).
 //!
 //! `cargo bench -p kaizala-cli --bench project` (`KAIZALA_BENCH_PROJECT_EVENTS`,
 //! 60,000 by default); PostgreSQL when `KAIZALA_TEST_POSTGRES_URL` names a
@@ -26,7 +29,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use kaizala_sink::Sink;
-use sqlx::{AnyConnection, Connection};
+use sqlx::{AnyConnection, Connection, Executor};
 use support::bare_insert::{self, Table};
 use support::process::{own_cpu, postgres_cpu};
 use support::{
@@ -42,16 +45,28 @@ struct Spent {
     server_cpu: Duration,
 }
 
-impl Spent {
-    fn start() -> (Instant, Duration, Duration) {
-        (Instant::now(), own_cpu(), postgres_cpu())
+/// Where the clocks stood when a phase began.
+struct Mark {
+    at: Instant,
+    own_cpu: Duration,
+    server_cpu: Duration,
+}
+
+impl Mark {
+    fn now() -> Mark {
+        Mark {
+            at: Instant::now(),
+            own_cpu: own_cpu(),
+            server_cpu: postgres_cpu(),
+        }
     }
 
-    fn since((started, own, server): (Instant, Duration, Duration)) -> Spent {
+    /// What the phase begun at this mark has spent so far.
+    fn spent(&self) -> Spent {
         Spent {
-            elapsed: started.elapsed(),
-            own_cpu: own_cpu() - own,
-            server_cpu: postgres_cpu() - server,
+            elapsed: self.at.elapsed(),
+            own_cpu: own_cpu() - self.own_cpu,
+            server_cpu: postgres_cpu() - self.server_cpu,
         }
     }
 }
@@ -63,6 +78,8 @@ struct Measured {
     rows: usize,
     project: Spent,
     bare: Spent,
+    /// PostgreSQL: the same rows by `COPY` instead of `INSERT`.
+    copy: Option<Spent>,
 }
 
 async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize) -> Measured {
@@ -75,9 +92,9 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
 
     let projector = sink.projector();
     eprintln!("project: {backend}: projecting {n} entries");
-    let started = Spent::start();
+    let started = Mark::now();
     let report = projector.catch_up().await.unwrap();
-    let project = Spent::since(started);
+    let project = started.spent();
     assert_eq!(
         (report.entries, report.errors),
         (n as u64, 0),
@@ -88,10 +105,23 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
     let tables = read_back(&mut conn, sqlite, backend, &expected).await;
     let rows: usize = tables.iter().map(Table::rows).sum();
     settle(&mut conn, sqlite).await;
-    let started = Spent::start();
+    let started = Mark::now();
     bare_insert::insert(&mut conn, sqlite, &tables, report.batches as usize).await;
-    let bare = Spent::since(started);
+    let bare = started.spent();
     assert_and_drop_bare_copies(&sink, &mut conn, backend, &tables).await;
+    let copy = if sqlite {
+        None
+    } else {
+        let mut pg = sqlx::PgConnection::connect(sqlx_url).await.unwrap();
+        pg.execute("SET synchronous_commit = off").await.unwrap();
+        settle(&mut conn, sqlite).await;
+        let started = Mark::now();
+        bare_insert::copy(&mut conn, &mut pg, &tables, report.batches as usize).await;
+        let copy = started.spent();
+        assert_and_drop_bare_copies(&sink, &mut conn, backend, &tables).await;
+        let _ = pg.close().await;
+        Some(copy)
+    };
     let _ = conn.close().await;
     sink.close().await;
     Measured {
@@ -101,6 +131,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
         rows,
         project,
         bare,
+        copy,
     }
 }
 
@@ -122,10 +153,15 @@ fn main() {
         if full { "" } else { ", smoke run" }
     );
     for m in &runs {
-        for (phase, spent) in [
-            (format!("projector, {} batches", m.batches), &m.project),
-            ("bare insert of its rows".to_owned(), &m.bare),
-        ] {
+        let phases = [
+            (
+                format!("projector, {} batches", m.batches),
+                Some(&m.project),
+            ),
+            ("bare insert of its rows".to_owned(), Some(&m.bare)),
+            ("bare `COPY` of its rows".to_owned(), m.copy.as_ref()),
+        ];
+        for (phase, spent) in phases.iter().filter_map(|(p, s)| Some((p, (*s)?))) {
             let own = micros(spent.own_cpu, m.entries);
             let server = micros(spent.server_cpu, m.entries);
             out.push_str(&format!(

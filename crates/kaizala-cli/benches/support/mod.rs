@@ -254,8 +254,8 @@ pub async fn read_back(
     tables
 }
 
-/// Asserts that the bare insert copied every row of `tables`, then drops
-/// the copies.
+/// Asserts that the bare insert copied every row of `tables`, value for
+/// value, then drops the copies.
 pub async fn assert_and_drop_bare_copies(
     sink: &Sink,
     conn: &mut AnyConnection,
@@ -266,6 +266,20 @@ pub async fn assert_and_drop_bare_copies(
         let name = bare_insert::bare_name(&table.name);
         let found = scalar(sink.pool(), &format!("SELECT COUNT(*) FROM {name}")).await;
         assert_eq!(found as usize, table.rows(), "{backend}: {name}");
+        let columns = bare_insert::column_list(&table.columns);
+        let differing = scalar(
+            sink.pool(),
+            &format!(
+                "SELECT COUNT(*) FROM (SELECT {columns} FROM {} EXCEPT SELECT {columns} FROM {name}) AS d",
+                table.name
+            ),
+        )
+        .await;
+        assert_eq!(
+            differing, 0,
+            "{backend}: rows of {} not in {name}",
+            table.name
+        );
         conn.execute(format!("DROP TABLE {name}").as_str())
             .await
             .unwrap();
