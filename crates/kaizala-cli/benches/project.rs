@@ -18,7 +18,8 @@
 //! (SQLite `synchronous=NORMAL`, PostgreSQL `synchronous_commit=off`).
 //! On PostgreSQL the same rows once more by `COPY … FROM STDIN`, the
 //! cheapest way the server takes rows in: the floor of a projector that
-//! could speak it (sqlx's `Any` driver, which the sink uses, cannot).
+//! sent every row so (the sink's sends its plain inserts so — answers and
+//! `event_index`, most of the rows — and upserts the rest).
 //!
 //! `cargo bench -p kaizala-cli --bench project` (`KAIZALA_BENCH_PROJECT_EVENTS`,
 //! 60,000 by default); PostgreSQL when `KAIZALA_TEST_POSTGRES_URL` names a

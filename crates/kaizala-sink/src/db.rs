@@ -591,7 +591,31 @@ impl Db {
         let mut conn = AnyConnection::connect(&self.target.url)
             .await
             .map_err(|e| connect_error(&self.target, e))?;
-        let setup = match self.backend {
+        conn.execute(self.derived_setup().as_str())
+            .await
+            .map_err(|e| self.error(doing, e))?;
+        Ok(Conn::Own(conn))
+    }
+
+    /// On PostgreSQL, a connection set as [`Db::derived_writer`]'s but of
+    /// the driver's own kind, for the projector's batches: it can `COPY`
+    /// (`crate::writer`). `None` on SQLite.
+    pub(crate) async fn batch_writer(&self) -> Result<Option<sqlx::PgConnection>, SinkError> {
+        if self.backend != Backend::Postgres {
+            return Ok(None);
+        }
+        let mut conn = sqlx::PgConnection::connect(&self.target.url)
+            .await
+            .map_err(|e| connect_error(&self.target, e))?;
+        conn.execute(self.derived_setup().as_str())
+            .await
+            .map_err(|e| self.error("opening a connection for the projector", e))?;
+        Ok(Some(conn))
+    }
+
+    /// The session settings of a connection that writes derived data.
+    fn derived_setup(&self) -> String {
+        match self.backend {
             Backend::Sqlite => format!(
                 "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
                 self.target.busy_timeout.as_millis()
@@ -600,11 +624,7 @@ impl Db {
                 Some(schema) => format!("SET synchronous_commit = off; {}", search_path(schema)),
                 None => "SET synchronous_commit = off".to_owned(),
             },
-        };
-        conn.execute(setup.as_str())
-            .await
-            .map_err(|e| self.error(doing, e))?;
-        Ok(Conn::Own(conn))
+        }
     }
 }
 

@@ -97,6 +97,7 @@ mod table;
 mod time_zone;
 mod turns;
 mod write;
+mod writer;
 
 pub use db::{Backend, PostgresDatabase};
 pub use error::{BoxError, SinkError};

@@ -316,7 +316,7 @@ pub(crate) async fn keep_as_view(
         });
     }
     crate::project::note(
-        &mut tx,
+        &mut *tx,
         &format!("{REGISTERED}{name}"),
         None,
         action_id,

@@ -367,7 +367,7 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         .map(|(i, e)| event_args(start + i as i64, e))
         .collect();
     let inserted: HashSet<String> = insert_many(
-        &mut tx,
+        &mut *tx,
         &EVENTS.insert_head("events"),
         EVENTS.columns.len(),
         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",

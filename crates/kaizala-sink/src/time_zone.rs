@@ -70,7 +70,7 @@ pub(crate) async fn set(db: &Db, zone: &str) -> Result<String, SinkError> {
         .execute(&mut *tx)
         .await
         .map_err(|e| db.error(doing, e))?;
-    crate::project::note(&mut tx, STATE, None, &name, now_millis())
+    crate::project::note(&mut *tx, STATE, None, &name, now_millis())
         .await
         .map_err(|e| db.error(doing, e))?;
     tx.commit().await.map_err(|e| db.error(doing, e))?;

@@ -15,7 +15,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Row};
+use sqlx::{Any, Row};
+
+use crate::writer::Writer;
 
 use crate::db::{Backend, chunk_sizes, placeholders};
 use crate::normalise::Rows;
@@ -124,7 +126,7 @@ pub(crate) fn query(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_
 /// chunks; returns what `tail`'s `RETURNING` gives, one row per returned
 /// row, each as its columns (nothing without one).
 pub(crate) async fn insert_many(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     head: &str,
     cols: usize,
     tail: &str,
@@ -144,9 +146,9 @@ pub(crate) async fn insert_many(
         debug_assert_eq!(args.len(), cols * size, "{head}");
         let query = query(&sql, args);
         if returning {
-            returned.extend(query.fetch_all(&mut *conn).await?);
+            returned.extend(conn.fetch_all(query).await?);
         } else {
-            query.execute(&mut *conn).await?;
+            conn.execute(query).await?;
         }
     }
     Ok(returned)
@@ -213,7 +215,7 @@ impl std::ops::AddAssign for Applied {
 
 /// Writes `rows` into `targets` on `conn` (inside the caller's transaction).
 pub(crate) async fn apply(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     rows: Rows,
     targets: &Targets,
 ) -> Result<Applied, sqlx::Error> {
@@ -230,7 +232,13 @@ pub(crate) async fn apply(
         errors,
     } = rows;
     let mut applied = Applied::default();
-    insert_once(conn, targets, &EVENT_INDEX, event_index, |r| r.args()).await?;
+    if let Some(target) = targets.get(&EVENT_INDEX) {
+        // One row per event of the log, written with the batch that moves
+        // the watermark past it: none can be stored yet.
+        let rows = event_index.into_iter().map(|r| r.args()).collect();
+        let tail = EVENT_INDEX.upsert_tail(target, &[]);
+        append(conn, &EVENT_INDEX, target, &tail, rows).await?;
+    }
     write_groups(conn, targets, groups).await?;
     write_actions(conn, targets, actions).await?;
     applied += write_responses(conn, targets, responses).await?;
@@ -248,7 +256,7 @@ pub(crate) async fn apply(
 
 /// Rows keyed by their event (or position): inserted once, never changed.
 async fn insert_once<T>(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     targets: &Targets,
     def: &TableDef,
     rows: Vec<T>,
@@ -281,7 +289,7 @@ fn split_unique<T, K: Ord + Clone>(mut items: Vec<T>, key: impl Fn(&T) -> K) -> 
 /// Upserts by the declaration's merge rules: unique keys in bulk, repeated
 /// ones one at a time in log order.
 async fn upsert_in_order<T, K: Ord + Clone>(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     def: &TableDef,
     target: &str,
     rows: Vec<T>,
@@ -312,7 +320,7 @@ async fn upsert_in_order<T, K: Ord + Clone>(
 // ---- groups -------------------------------------------------------------
 
 async fn write_groups(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     targets: &Targets,
     mut rows: Vec<GroupRow>,
 ) -> Result<(), sqlx::Error> {
@@ -339,7 +347,7 @@ async fn write_groups(
 // ---- actions --------------------------------------------------------------
 
 async fn write_actions(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     targets: &Targets,
     rows: Vec<ActionRow>,
 ) -> Result<(), sqlx::Error> {
@@ -369,7 +377,7 @@ async fn write_actions(
 /// [`ANNOUNCEMENT_WINDOW_MS`], and become one row keyed by the action id
 /// (`docs/api/decisions.md`).
 async fn write_announcement(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     backend: Backend,
     target: &str,
     mut row: ActionRow,
@@ -377,24 +385,24 @@ async fn write_announcement(
     let head = ACTIONS.insert_head(target);
     let tail = ACTIONS.upsert_tail(target, &[]);
     let cols = ACTIONS.columns.len();
-    let stored = query(
-        &format!("SELECT 1 FROM {target} WHERE action_id = $1"),
-        vec![(&row.action_id).into()],
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    .is_some();
+    let stored = conn
+        .fetch_optional(query(
+            &format!("SELECT 1 FROM {target} WHERE action_id = $1"),
+            vec![(&row.action_id).into()],
+        ))
+        .await?
+        .is_some();
     // Projected before (a batch again, a rebuild's catch-up): the row its
     // event went into, whatever key it has now.
     let merged = match (&row.event_id, stored) {
-        (Some(event_id), false) => query(
-            &format!("SELECT action_id FROM {target} WHERE event_id = $1 LIMIT 1"),
-            vec![event_id.into()],
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .map(|r| r.try_get::<String, _>(0))
-        .transpose()?,
+        (Some(event_id), false) => conn
+            .fetch_optional(query(
+                &format!("SELECT action_id FROM {target} WHERE event_id = $1 LIMIT 1"),
+                vec![event_id.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<String, _>(0))
+            .transpose()?,
         _ => None,
     };
     if let Some(action_id) = merged {
@@ -412,36 +420,35 @@ async fn write_announcement(
         } else {
             "event_id = action_id"
         };
-        let found = query(
-            &format!(
-                "SELECT action_id FROM {target} WHERE action_type = 'Announcement' AND {which} \
+        let found = conn
+            .fetch_optional(query(
+                &format!(
+                    "SELECT action_id FROM {target} WHERE action_type = 'Announcement' AND {which} \
                  AND group_id {eq} $1 AND title {eq} $2 AND text {eq} $3 \
                  AND (creator_phone IS NULL OR $4 IS NULL OR creator_phone = $4) \
                  AND created_at BETWEEN $5 AND $6 \
                  ORDER BY ABS(created_at - $7), action_id LIMIT 1"
-            ),
-            vec![
-                (&row.group_id).into(),
-                (&row.title).into(),
-                (&row.text).into(),
-                (&row.creator_phone).into(),
-                row.created_at.map(|t| t - ANNOUNCEMENT_WINDOW_MS).into(),
-                row.created_at.map(|t| t + ANNOUNCEMENT_WINDOW_MS).into(),
-                row.created_at.into(),
-            ],
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+                ),
+                vec![
+                    (&row.group_id).into(),
+                    (&row.title).into(),
+                    (&row.text).into(),
+                    (&row.creator_phone).into(),
+                    row.created_at.map(|t| t - ANNOUNCEMENT_WINDOW_MS).into(),
+                    row.created_at.map(|t| t + ANNOUNCEMENT_WINDOW_MS).into(),
+                    row.created_at.into(),
+                ],
+            ))
+            .await?;
         if let Some(found) = found {
             let found: String = found.try_get(0)?;
             if provisional {
                 row.action_id = found;
             } else {
-                query(
+                conn.execute(query(
                     &format!("UPDATE {target} SET action_id = $1 WHERE action_id = $2"),
                     vec![(&row.action_id).into(), found.into()],
-                )
-                .execute(&mut *conn)
+                ))
                 .await?;
             }
         }
@@ -468,7 +475,7 @@ fn response_guard(target: &str) -> String {
 }
 
 async fn write_responses(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     targets: &Targets,
     rows: Vec<ResponseRow>,
 ) -> Result<Applied, sqlx::Error> {
@@ -539,38 +546,58 @@ async fn write_responses(
 }
 
 async fn clear_answers(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     target: &str,
     response_id: &str,
 ) -> Result<(), sqlx::Error> {
-    query(
+    conn.execute(query(
         &format!("DELETE FROM {target} WHERE response_id = $1"),
         vec![response_id.into()],
-    )
-    .execute(&mut *conn)
+    ))
     .await?;
     Ok(())
 }
 
-/// Inserts the answers of responses just stored for the first time or
-/// just replaced (their old answers cleared): plain inserts, no upsert —
-/// no answer of such a response can be stored, since answers are only
-/// ever written here, in the transaction that writes their response. An
-/// upsert's conflict check was a sixth of the projector's server time.
+/// Adds the answers of responses just stored for the first time or just
+/// replaced (their old answers cleared), with no upsert — no answer of
+/// such a response can be stored, since answers are only ever written
+/// here, in the transaction that writes their response — so by `COPY`
+/// where the connection can ([`append`]). An upsert's conflict check was a
+/// sixth of the projector's server time.
 async fn write_answers(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     target: &str,
     responses: &[&ResponseRow],
 ) -> Result<(), sqlx::Error> {
     let rows: Vec<Vec<Arg>> = responses.iter().flat_map(|r| r.answer_args()).collect();
+    append(conn, &ANSWERS, target, "", rows).await
+}
+
+/// Rows enough for a `COPY` to cost less than the `INSERT`s it replaces:
+/// it takes two round trips where a multi-row `INSERT` takes one.
+const COPY_AT_LEAST: usize = 64;
+
+/// Adds `rows` to `target`, none of whose keys can be stored yet (the
+/// callers say why): by `COPY` where the connection can and the rows are
+/// many, else by `INSERT … tail`.
+async fn append(
+    conn: &mut dyn Writer,
+    def: &TableDef,
+    target: &str,
+    tail: &str,
+    rows: Vec<Vec<Arg>>,
+) -> Result<(), sqlx::Error> {
     if rows.is_empty() {
+        return Ok(());
+    }
+    if rows.len() >= COPY_AT_LEAST && conn.copy_rows(target, &def.column_list(), &rows).await? {
         return Ok(());
     }
     insert_many(
         conn,
-        &ANSWERS.insert_head(target),
-        ANSWERS.columns.len(),
-        "",
+        &def.insert_head(target),
+        def.columns.len(),
+        tail,
         rows,
     )
     .await?;
@@ -583,7 +610,7 @@ async fn write_answers(
 /// bulk where their keys allow it, a finished listing (which removes every
 /// member of its kind it did not list) between them.
 async fn write_members(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     targets: &Targets,
     ops: Vec<MemberOp>,
 ) -> Result<u64, sqlx::Error> {
@@ -601,17 +628,16 @@ async fn write_members(
             } => {
                 write_member_ops(conn, target, std::mem::take(&mut segment)).await?;
                 let which = if subscribers { "=" } else { "<>" };
-                removed += query(
-                    &format!(
-                        "DELETE FROM {target} WHERE group_id = $1 \
+                removed += conn
+                    .execute(query(
+                        &format!(
+                            "DELETE FROM {target} WHERE group_id = $1 \
                          AND COALESCE(role, '') {which} '{SUBSCRIBER}' \
                          AND (listed_at IS NULL OR listed_at < $2)"
-                    ),
-                    vec![group_id.into(), since.into()],
-                )
-                .execute(&mut *conn)
-                .await?
-                .rows_affected();
+                        ),
+                        vec![group_id.into(), since.into()],
+                    ))
+                    .await?;
             }
             op => segment.push(op),
         }
@@ -621,7 +647,7 @@ async fn write_members(
 }
 
 async fn write_member_ops(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     target: &str,
     ops: Vec<MemberOp>,
 ) -> Result<(), sqlx::Error> {
@@ -656,11 +682,10 @@ async fn write_member_ops(
                 group_id,
                 member_id,
             } => {
-                query(
+                conn.execute(query(
                     &format!("DELETE FROM {target} WHERE group_id = $1 AND member_id = $2"),
                     vec![group_id.into(), member_id.into()],
-                )
-                .execute(&mut *conn)
+                ))
                 .await?;
             }
             // Listings end segments: none is in one.

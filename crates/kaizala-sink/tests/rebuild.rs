@@ -381,6 +381,82 @@ fn synthetic_response(n: usize) -> Value {
     })
 }
 
+/// Text that `COPY`'s text format escapes or could misread.
+const AWKWARD: [&str; 10] = [
+    "tab\there",
+    "line\nbreak",
+    "back\\slash",
+    "\\N",
+    "",
+    "cr\rhere",
+    "quote \" and ' ",
+    "nul\u{0}byte",
+    "ünïcødé 🚀",
+    "  spaced  ",
+];
+
+/// Awkward text and numbers in answers and the event index, in batches
+/// large enough that the PostgreSQL projector sends them by `COPY`: they
+/// read back as a rebuild's `INSERT`s store them, and as sent.
+async fn awkward_values(db: TestDb) {
+    const EVENTS: usize = 100;
+    let kind = db.kind;
+    let sink = db.connect().await;
+    let numbers = [0.1, -2.5, 1e300, 123_456_789.125, 5e-324, 0.0];
+    let now = SystemTime::now();
+    let events: Vec<_> = (0..EVENTS)
+        .map(|n| {
+            let mut json = synthetic_response(n);
+            let awkward = AWKWARD[n % AWKWARD.len()];
+            json["fromUserId"] = json!(format!("u-{n}-{awkward}"));
+            let questions = &mut json["data"]["responseDetails"]["responseWithQuestions"];
+            questions[2]["answer"] = json!(numbers[n % numbers.len()]);
+            questions[3]["answer"] = json!(awkward);
+            incoming_at(&json, now)
+        })
+        .collect();
+    sink.event_store().store_batch(&events).await.unwrap();
+    let projected = sink.project().await.unwrap();
+    assert_eq!(
+        (projected.entries, projected.errors),
+        (EVENTS as u64, 0),
+        "{kind}"
+    );
+    let incremental = snapshot(&sink).await;
+
+    // As sent.
+    let answers = rows(
+        &sink,
+        "SELECT text_value, number_value FROM answers \
+         WHERE response_id = 'r-00007' ORDER BY question_index",
+    )
+    .await;
+    let indexed = rows(
+        &sink,
+        "SELECT from_user_id FROM event_index WHERE event_id = 'load-00007'",
+    )
+    .await;
+    // PostgreSQL text cannot hold NUL: both backends store U+FFFD.
+    let awkward = AWKWARD[7].replace('\0', "\u{fffd}");
+    assert_eq!(answers.len(), 4, "{kind}: {answers:?}");
+    assert_eq!(answers[3]["text_value"], json!(awkward), "{kind}");
+    assert_eq!(answers[2]["number_value"], json!(numbers[1]), "{kind}");
+    assert_eq!(
+        indexed[0]["from_user_id"],
+        json!(format!("u-7-{awkward}")),
+        "{kind}"
+    );
+
+    let rebuilt = sink.rebuild(&[], |_| {}).await.unwrap();
+    assert_eq!(rebuilt.errors, 0, "{kind}: {rebuilt:?}");
+    assert_same_tables(
+        &format!("{kind}: awkward values projected against rebuilt"),
+        &incremental,
+        &snapshot(&sink).await,
+    );
+    sink.close().await;
+}
+
 /// What a reader saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seen {
@@ -526,5 +602,17 @@ async fn readers_see_whole_tables_while_a_rebuild_runs_on_sqlite() {
 async fn readers_see_whole_tables_while_a_rebuild_runs_on_postgres() {
     if let Some(db) = TestDb::postgres().await {
         readers_during_rebuilds(db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awkward_values_project_as_a_rebuild_stores_them_on_sqlite() {
+    awkward_values(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awkward_values_project_as_a_rebuild_stores_them_on_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        awkward_values(db).await;
     }
 }

@@ -157,12 +157,28 @@ fn ticks() -> f64 {
 
 /// A process's CPU time (user + system) from `/proc/PID/stat`.
 pub fn cpu_of(pid: u32) -> Option<Duration> {
+    stat_times(pid, 11..13)
+}
+
+/// A process's CPU time with that of the children it has reaped: a
+/// PostgreSQL backend that exits (its connection closed) leaves its time
+/// to the postmaster's.
+fn cpu_with_reaped(pid: u32) -> Option<Duration> {
+    stat_times(pid, 11..15)
+}
+
+/// The sum of `/proc/PID/stat`'s time fields `fields` (counted from the
+/// one after the command name: 11 user, 12 system, 13 and 14 the same of
+/// reaped children).
+fn stat_times(pid: u32, fields: std::ops::Range<usize>) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name may hold spaces: fields count from its closing ')'.
-    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
-    let user: f64 = fields.get(11)?.parse().ok()?;
-    let system: f64 = fields.get(12)?.parse().ok()?;
-    Some(Duration::from_secs_f64((user + system) / ticks()))
+    let all: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let mut ticks_spent = 0.0;
+    for field in fields {
+        ticks_spent += all.get(field)?.parse::<f64>().ok()?;
+    }
+    Some(Duration::from_secs_f64(ticks_spent / ticks()))
 }
 
 /// This process's CPU time.
@@ -171,7 +187,7 @@ pub fn own_cpu() -> Duration {
 }
 
 /// The CPU time of every `postgres` process on the machine (the server and
-/// its backends; zero without one).
+/// its backends, those that exited included; zero without one).
 pub fn postgres_cpu() -> Duration {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Duration::ZERO;
@@ -183,6 +199,6 @@ pub fn postgres_cpu() -> Duration {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres")
         })
-        .filter_map(cpu_of)
+        .filter_map(cpu_with_reaped)
         .sum()
 }

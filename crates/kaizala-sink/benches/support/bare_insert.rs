@@ -284,16 +284,13 @@ pub async fn copy(
             }
             let statements = Instant::now();
             let list = column_list(&table.columns);
-            let mut text = String::new();
-            for row in table.values[from * cols..to * cols].chunks(cols) {
-                for (i, v) in row.iter().enumerate() {
-                    if i > 0 {
-                        text.push('\t');
-                    }
-                    copy_value(&mut text, v);
-                }
-                text.push('\n');
-            }
+            let text: String = table.values[from * cols..to * cols]
+                .chunks(cols)
+                .map(|row| {
+                    let fields: Vec<String> = row.iter().map(copy_value).collect();
+                    fields.join("\t") + "\n"
+                })
+                .collect();
             let mut sink = tx
                 .copy_in_raw(&format!(
                     "COPY {} ({list}) FROM STDIN",
@@ -317,22 +314,16 @@ pub async fn copy(
 }
 
 /// `v` in `COPY`'s text format.
-fn copy_value(out: &mut String, v: &V) {
+fn copy_value(v: &V) -> String {
     match v {
-        V::T(None) | V::I(None) | V::F(None) => out.push_str("\\N"),
-        V::I(Some(i)) => out.push_str(&i.to_string()),
-        V::F(Some(f)) => out.push_str(&f.to_string()),
-        V::T(Some(s)) => {
-            for c in s.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
-        }
+        V::T(None) | V::I(None) | V::F(None) => "\\N".to_owned(),
+        V::I(Some(i)) => i.to_string(),
+        V::F(Some(f)) => f.to_string(),
+        V::T(Some(s)) => s
+            .replace('\\', "\\\\")
+            .replace('\t', "\\t")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r"),
     }
 }
 

@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Connection, PgConnection, Row};
 use tokio::sync::{Notify, watch};
 
 use crate::db::{Backend, Db, now_millis};
@@ -42,6 +42,7 @@ use crate::error::SinkError;
 use crate::log;
 use crate::schema::ensure::TableStates;
 use crate::write::{self, Applied, Targets, query};
+use crate::writer::Writer;
 
 /// The advisory lock the PostgreSQL projector holds (with the schema's
 /// hash as its second key: sinks in two schemas of one database project
@@ -234,6 +235,7 @@ impl Projector {
     ) -> Result<ProjectionReport, SinkError> {
         let doing = "catching up with the log";
         let mut conn = self.db.derived_writer().await?;
+        let mut batches = self.db.batch_writer().await?;
         let target = log::last_entry(&mut conn)
             .await
             .map_err(|e| self.db.error(doing, e))?;
@@ -253,7 +255,7 @@ impl Projector {
         }
         let result = async {
             loop {
-                match self.step(&mut conn).await? {
+                match self.step(&mut conn, batches.as_mut()).await? {
                     Step::Projected(step) => {
                         report.add(&step);
                         if step.watermark >= target {
@@ -293,6 +295,7 @@ impl Projector {
     /// The background loop.
     async fn run(&self, mut stopped: watch::Receiver<bool>) {
         let mut conn = None;
+        let mut batches = None;
         let mut holding = false;
         let mut rebuilding: Option<tokio::task::JoinHandle<()>> = None;
         let mut outdated_checked: Option<Instant> = None;
@@ -300,8 +303,12 @@ impl Projector {
         while !*stopped.borrow() {
             if conn.is_none() {
                 holding = false;
-                match self.db.derived_writer().await {
-                    Ok(c) => conn = Some(c),
+                let opened = match self.db.derived_writer().await {
+                    Ok(c) => self.db.batch_writer().await.map(|b| (c, b)),
+                    Err(err) => Err(err),
+                };
+                match opened {
+                    Ok((c, b)) => (conn, batches) = (Some(c), b),
                     Err(err) => {
                         tracing::warn!(error = %err, "projector: cannot connect; retrying");
                         pause(&mut stopped, backoff).await;
@@ -351,7 +358,7 @@ impl Projector {
                     }));
                 }
             }
-            let stepped = self.step(c).await;
+            let stepped = self.step(c, batches.as_mut()).await;
             if self.db.target.memory {
                 // SQLite in memory has one connection: the event store needs it
                 // between batches.
@@ -470,7 +477,11 @@ impl Projector {
     }
 
     /// Projects one batch.
-    async fn step(&self, conn: &mut AnyConnection) -> Result<Step, SinkError> {
+    async fn step(
+        &self,
+        conn: &mut AnyConnection,
+        mut batches: Option<&mut PgConnection>,
+    ) -> Result<Step, SinkError> {
         let doing = "projecting a batch";
         let _turn = self.shared.turn.lock().await;
         let (watermark, generation) = positions(conn, self.db.backend, false)
@@ -488,7 +499,14 @@ impl Projector {
         }
         let targets = Targets::live(self.db.backend, &states.current);
         match self
-            .commit(conn, watermark, generation, &entries, &targets)
+            .commit(
+                conn,
+                batches.as_deref_mut(),
+                watermark,
+                generation,
+                &entries,
+                &targets,
+            )
             .await
         {
             Err(err) if entries.len() > 1 && !err.is_transient() => {
@@ -499,7 +517,11 @@ impl Projector {
                 let mut at = watermark;
                 for entry in &entries {
                     let one = std::slice::from_ref(entry);
-                    let step = match self.commit(conn, at, generation, one, &targets).await {
+                    let batches = batches.as_deref_mut();
+                    let step = match self
+                        .commit(conn, batches, at, generation, one, &targets)
+                        .await
+                    {
                         Ok(Step::Projected(step)) => step,
                         Ok(other) => return Ok(other),
                         Err(err) if !err.is_transient() => {
@@ -526,6 +548,7 @@ impl Projector {
     async fn commit(
         &self,
         conn: &mut AnyConnection,
+        batches: Option<&mut PgConnection>,
         watermark: i64,
         generation: i64,
         entries: &[log::Entry],
@@ -547,7 +570,13 @@ impl Projector {
             return Ok(Step::Idle);
         };
         let Some(applied) = self
-            .write_batch(conn, (watermark, generation), derived.rows, targets, last)
+            .write_batch(
+                batches.map_or(Writing::Any(conn), Writing::Postgres),
+                (watermark, generation),
+                derived.rows,
+                targets,
+                last,
+            )
             .await?
         else {
             return Ok(Step::Raced);
@@ -568,12 +597,12 @@ impl Projector {
         Ok(Step::Projected(step))
     }
 
-    /// Writes `rows` and moves the watermark to `last` in one transaction,
-    /// if the watermark and generation are still `expected`; `None` when
-    /// another projector moved them meanwhile.
+    /// Writes `rows` and moves the watermark to `last` in one transaction
+    /// on `on`, if the watermark and generation are still `expected`;
+    /// `None` when another projector moved them meanwhile.
     async fn write_batch(
         &self,
-        conn: &mut AnyConnection,
+        on: Writing<'_>,
         expected: (i64, i64),
         rows: crate::normalise::Rows,
         targets: &Targets,
@@ -581,24 +610,16 @@ impl Projector {
     ) -> Result<Option<Applied>, SinkError> {
         let doing = "projecting a batch";
         let _turn = self.db.turns.background().await;
-        let mut tx = conn
-            .begin_with(self.db.backend.begin_write())
-            .await
-            .map_err(|e| self.db.error(doing, e))?;
-        let now = positions(&mut tx, self.db.backend, true)
-            .await
-            .map_err(|e| self.db.error(doing, e))?;
-        if now != expected {
-            return Ok(None);
-        }
-        let applied = write::apply(&mut tx, rows, targets)
-            .await
-            .map_err(|e| self.db.error(doing, e))?;
-        advance(&mut tx, last)
-            .await
-            .map_err(|e| self.db.error(doing, e))?;
-        tx.commit().await.map_err(|e| self.db.error(doing, e))?;
-        Ok(Some(applied))
+        let begin = self.db.backend.begin_write();
+        let written = match on {
+            Writing::Any(conn) => {
+                in_transaction(conn, begin, self.db.backend, expected, rows, targets, last).await
+            }
+            Writing::Postgres(conn) => {
+                in_transaction(conn, begin, self.db.backend, expected, rows, targets, last).await
+            }
+        };
+        written.map_err(|e| self.db.error(doing, e))
     }
 
     /// Records an entry the database refused as a projection error and
@@ -636,7 +657,7 @@ impl Projector {
         });
         let written = self
             .write_batch(
-                conn,
+                Writing::Any(conn),
                 (watermark, generation),
                 rows,
                 targets,
@@ -659,6 +680,40 @@ impl Projector {
     }
 }
 
+/// The connection a batch is written on: the projector's own, or on
+/// PostgreSQL the driver's own connection, which can `COPY`
+/// ([`crate::writer`]).
+enum Writing<'c> {
+    Any(&'c mut AnyConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// [`Projector::write_batch`] on `conn`, in a transaction begun with
+/// `begin` and committed if it wrote (dropped unfinished — an error, a
+/// race — it rolls back).
+async fn in_transaction<C>(
+    conn: &mut C,
+    begin: &'static str,
+    backend: Backend,
+    expected: (i64, i64),
+    rows: crate::normalise::Rows,
+    targets: &Targets,
+    last: i64,
+) -> Result<Option<Applied>, sqlx::Error>
+where
+    C: Connection,
+    <C::Database as sqlx::Database>::Connection: Writer,
+{
+    let mut tx = conn.begin_with(begin).await?;
+    if positions(&mut *tx, backend, true).await? != expected {
+        return Ok(None);
+    }
+    let applied = write::apply(&mut *tx, rows, targets).await?;
+    advance(&mut *tx, last).await?;
+    tx.commit().await?;
+    Ok(Some(applied))
+}
+
 /// Sleeps `d`, or until stopped.
 async fn pause(stopped: &mut watch::Receiver<bool>, d: Duration) {
     tokio::select! {
@@ -670,7 +725,7 @@ async fn pause(stopped: &mut watch::Receiver<bool>, d: Duration) {
 /// The watermark and the generation, locked until the transaction ends
 /// when `lock` (PostgreSQL; SQLite's write transaction holds everything).
 pub(crate) async fn positions(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     backend: Backend,
     lock: bool,
 ) -> Result<(i64, i64), sqlx::Error> {
@@ -681,7 +736,7 @@ pub(crate) async fn positions(
     );
     let mut watermark = 0;
     let mut generation = 0;
-    for row in query(&sql, vec![]).fetch_all(&mut *conn).await? {
+    for row in conn.fetch_all(query(&sql, vec![])).await? {
         let name: String = row.try_get(0)?;
         let value: Option<i64> = row.try_get(1)?;
         match name.as_str() {
@@ -693,32 +748,30 @@ pub(crate) async fn positions(
 }
 
 /// Moves the watermark to `to` and notes who projected, when.
-async fn advance(conn: &mut AnyConnection, to: i64) -> Result<(), sqlx::Error> {
+async fn advance(conn: &mut dyn Writer, to: i64) -> Result<(), sqlx::Error> {
     let now = now_millis();
-    query(
+    conn.execute(query(
         "UPDATE sink_state SET value = $1, updated_at = $2 WHERE name = 'watermark'",
         vec![to.into(), now.into()],
-    )
-    .execute(&mut *conn)
+    ))
     .await?;
     note(conn, "projector", Some(to), &whoami(), now).await
 }
 
 /// Upserts a named row of `sink_state`.
 pub(crate) async fn note(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     name: &str,
     value: Option<i64>,
     detail: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    query(
+    conn.execute(query(
         "INSERT INTO sink_state (name, value, detail, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, detail = excluded.detail, \
          updated_at = excluded.updated_at",
         vec![name.into(), value.into(), detail.into(), at.into()],
-    )
-    .execute(&mut *conn)
+    ))
     .await?;
     Ok(())
 }

@@ -339,7 +339,7 @@ async fn build(
             .begin_with(db.backend.begin_write())
             .await
             .map_err(|e| db.error(doing, e))?;
-        write::apply(&mut tx, derived.rows, targets)
+        write::apply(&mut *tx, derived.rows, targets)
             .await
             .map_err(|e| db.error(doing, e))?;
         renew_lease(&mut tx, me, last)
@@ -416,7 +416,7 @@ async fn swap(
             .begin_with(db.backend.begin_write())
             .await
             .map_err(|e| db.error(doing, e))?;
-        let (watermark, generation) = positions(&mut tx, db.backend, true)
+        let (watermark, generation) = positions(&mut *tx, db.backend, true)
             .await
             .map_err(|e| db.error(doing, e))?;
         let upto = if full {
@@ -435,7 +435,7 @@ async fn swap(
             let derived = derive(&entries);
             report.entries += derived.entries;
             report.errors += derived.errors;
-            write::apply(&mut tx, derived.rows, targets)
+            write::apply(&mut *tx, derived.rows, targets)
                 .await
                 .map_err(|e| db.error(doing, e))?;
             after = last;

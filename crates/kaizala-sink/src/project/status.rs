@@ -223,7 +223,7 @@ impl Lag {
 pub(crate) async fn lag(db: &Db) -> Result<Lag, SinkError> {
     let doing = "reading the projection lag";
     let mut conn = db.pool.acquire().await.map_err(|e| db.error(doing, e))?;
-    let (watermark, _) = super::positions(&mut conn, db.backend, false)
+    let (watermark, _) = super::positions(&mut *conn, db.backend, false)
         .await
         .map_err(|e| db.error(doing, e))?;
     lag_after(&mut conn, watermark, now_millis())
