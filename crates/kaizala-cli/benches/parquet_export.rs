@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use futures_util::TryStreamExt;
 use kaizala_sink::Sink;
 use sqlx::{AnyConnection, Connection, Row, ValueRef};
-use support::{baseline, fill_log, measuring, postgres, scalar, thousands};
+use support::{baseline, count, fill_log, measuring, postgres, scalar, thousands};
 
 /// The export's query of `kz_answers` (`Table::KzAnswers`' order): on
 /// PostgreSQL, the columns sqlx's `Any` driver cannot read as text, as the
@@ -194,10 +194,7 @@ async fn measure(
 fn main() {
     baseline::serve_if_child();
     let full = measuring();
-    let answers: usize = std::env::var("KAIZALA_BENCH_PARQUET_ANSWERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 1_000_000 } else { 3_000 });
+    let answers = count("KAIZALA_BENCH_PARQUET_ANSWERS", 1_000_000, 3_000);
     // About 4.2 answers an event (70% responses, six answers on average).
     let events = answers * 10 / 42 + 1;
     let rounds = if full { 2 } else { 1 };

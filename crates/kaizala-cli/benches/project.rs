@@ -34,7 +34,7 @@ use sqlx::{AnyConnection, Connection, Executor};
 use support::bare_insert::{self, Table};
 use support::process::{own_cpu, postgres_cpu};
 use support::{
-    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, fill_log,
+    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, count, fill_log,
     measuring, on_each_backend, read_back, settle, thousands,
 };
 
@@ -139,10 +139,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
 fn main() {
     baseline::serve_if_child();
     let full = measuring();
-    let n = std::env::var("KAIZALA_BENCH_PROJECT_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 60_000 } else { 2_000 });
+    let n = count("KAIZALA_BENCH_PROJECT_EVENTS", 60_000, 2_000);
     let runs = on_each_backend("project", full, |backend, sink_url, sqlx_url| async move {
         measure(backend, &sink_url, &sqlx_url, n).await
     });

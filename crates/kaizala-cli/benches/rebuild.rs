@@ -41,7 +41,7 @@ use kaizala_sink::Sink;
 use sqlx::{AnyConnection, Connection};
 use support::bare_insert;
 use support::{
-    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, fill_log,
+    as_derived_writer, assert_and_drop_bare_copies, assert_projected, baseline, count, fill_log,
     measuring, on_each_backend, read_back, settle, thousands,
 };
 
@@ -107,10 +107,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
 fn main() {
     baseline::serve_if_child();
     let full = measuring();
-    let n = std::env::var("KAIZALA_BENCH_REBUILD_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 1_000_000 } else { 3_000 });
+    let n = count("KAIZALA_BENCH_REBUILD_EVENTS", 1_000_000, 3_000);
     let runs = on_each_backend("rebuild", full, |backend, sink_url, sqlx_url| async move {
         measure(backend, &sink_url, &sqlx_url, n).await
     });

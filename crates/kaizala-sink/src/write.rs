@@ -17,8 +17,6 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, Row};
 
-use crate::writer::Writer;
-
 use crate::db::{Backend, chunk_sizes, placeholders};
 use crate::normalise::Rows;
 use crate::normalise::action::ActionRow;
@@ -30,6 +28,7 @@ use crate::schema::tables::{
     ACTIONS, ANSWERS, ATTACHMENTS, EVENT_INDEX, GROUPS, MEMBER_CHANGES, MEMBERS, MESSAGES,
     PROJECTION_ERRORS, REACTIONS, RESPONSES,
 };
+use crate::writer::Writer;
 
 /// How far apart a pushed announcement and the same one pulled may have
 /// been seen: the platform retried a delivery for two days.
@@ -101,13 +100,22 @@ impl From<Vec<u8>> for Arg {
     }
 }
 
+/// `text` as stored: PostgreSQL text cannot hold NUL (JSON can, escaped),
+/// so on every backend a NUL is stored as U+FFFD.
+pub(crate) fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        text.replace('\0', "\u{fffd}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// `sql` with `args` bound in order.
 pub(crate) fn query(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_>> {
     let mut query = sqlx::query(sql);
     for arg in args {
         query = match arg {
-            // PostgreSQL text cannot hold NUL (JSON can, escaped).
-            Arg::Text(Some(v)) if v.contains('\0') => query.bind(v.replace('\0', "\u{fffd}")),
+            Arg::Text(Some(v)) if v.contains('\0') => query.bind(storable(&v).into_owned()),
             Arg::Text(v) => query.bind(v),
             Arg::Int(v) => query.bind(v),
             Arg::Float(Some(v)) => query.bind(v),

@@ -16,7 +16,7 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyConnection, Execute, PgConnection};
 use sqlx_core::any::AnyConnectionBackend;
 
-use crate::write::Arg;
+use crate::write::{Arg, storable};
 
 /// Where derived rows are written (inside the caller's transaction).
 #[async_trait]
@@ -164,14 +164,12 @@ fn copy_text(out: &mut String, value: &Arg) {
             let _ = write!(out, "{f}");
         }
         Arg::Text(Some(s)) => {
-            for c in s.chars() {
+            for c in storable(s).chars() {
                 match c {
                     '\\' => out.push_str("\\\\"),
                     '\t' => out.push_str("\\t"),
                     '\n' => out.push_str("\\n"),
                     '\r' => out.push_str("\\r"),
-                    // PostgreSQL text cannot hold NUL (as `write::query`).
-                    '\0' => out.push('\u{fffd}'),
                     c => out.push(c),
                 }
             }

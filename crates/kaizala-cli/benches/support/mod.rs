@@ -107,6 +107,15 @@ pub fn measuring() -> bool {
     std::env::args().any(|arg| arg == "--bench")
 }
 
+/// How many to measure: what `var` says, else `full` when [`measuring`]
+/// and `smoke` in a test run.
+pub fn count(var: &str, full: usize, smoke: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if measuring() { full } else { smoke })
+}
+
 /// The projection's watermark and the last position in the event log.
 pub async fn watermark_and_head(sink: &Sink) -> (i64, i64) {
     let row = sqlx::query(

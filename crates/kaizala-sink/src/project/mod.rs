@@ -37,7 +37,7 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Connection, PgConnection, Row};
 use tokio::sync::{Notify, watch};
 
-use crate::db::{Backend, Db, now_millis};
+use crate::db::{Backend, Conn, Db, now_millis};
 use crate::error::SinkError;
 use crate::log;
 use crate::schema::ensure::TableStates;
@@ -234,8 +234,7 @@ impl Projector {
         wait: Duration,
     ) -> Result<ProjectionReport, SinkError> {
         let doing = "catching up with the log";
-        let mut conn = self.db.derived_writer().await?;
-        let mut batches = self.db.batch_writer().await?;
+        let (mut conn, mut batches) = self.connections().await?;
         let target = log::last_entry(&mut conn)
             .await
             .map_err(|e| self.db.error(doing, e))?;
@@ -303,11 +302,7 @@ impl Projector {
         while !*stopped.borrow() {
             if conn.is_none() {
                 holding = false;
-                let opened = match self.db.derived_writer().await {
-                    Ok(c) => self.db.batch_writer().await.map(|b| (c, b)),
-                    Err(err) => Err(err),
-                };
-                match opened {
+                match self.connections().await {
                     Ok((c, b)) => (conn, batches) = (Some(c), b),
                     Err(err) => {
                         tracing::warn!(error = %err, "projector: cannot connect; retrying");
@@ -397,6 +392,15 @@ impl Projector {
         if let Some(task) = rebuilding {
             task.abort();
         }
+    }
+
+    /// The projector's connections: one for everything, and on PostgreSQL
+    /// one its batches are written on, which can `COPY` (`crate::writer`).
+    async fn connections(&self) -> Result<(Conn, Option<PgConnection>), SinkError> {
+        Ok((
+            self.db.derived_writer().await?,
+            self.db.batch_writer().await?,
+        ))
     }
 
     /// The projector's role: PostgreSQL's advisory lock (held by the
