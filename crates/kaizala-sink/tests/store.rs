@@ -456,6 +456,48 @@ async fn quarantined_bodies_are_kept_byte_for_byte() {
     }
 }
 
+/// On PostgreSQL the logs' bodies too long to keep inline are compressed
+/// with lz4 where the server has it (cheaper for the appends and for the
+/// projector reading them back), and read back as they came.
+#[tokio::test]
+async fn long_bodies_are_compressed_with_lz4_where_postgresql_has_it() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let sink = db.connect().await;
+    let long = "an answer long enough to be compressed ".repeat(200);
+    let json = response(
+        "lz4-1",
+        "r-lz4",
+        false,
+        &[("Why?", "Text", Value::from(long))],
+    );
+    let event = incoming(&json);
+    assert_eq!(sink.event_store().store(&event).await.unwrap(), Stored::New);
+    let has_lz4 = scalar(
+        &sink,
+        "SELECT COUNT(*) FROM pg_settings WHERE name = 'default_toast_compression' \
+         AND 'lz4' = ANY(enumvals)",
+    )
+    .await
+        == 1;
+    let found = rows(
+        &sink,
+        "SELECT pg_column_compression(payload) AS method, payload FROM events",
+    )
+    .await;
+    let expected = if has_lz4 { "lz4" } else { "pglz" };
+    assert_eq!(
+        found[0]["method"],
+        Value::from(expected),
+        "has lz4: {has_lz4}"
+    );
+    let stored: Value = serde_json::from_str(found[0]["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(stored, json);
+    let answers = projected(&sink, "SELECT COUNT(*) AS n FROM answers").await;
+    assert_eq!(answers[0]["n"], Value::from(1));
+}
+
 #[tokio::test]
 async fn the_handler_queue() {
     for db in databases().await {

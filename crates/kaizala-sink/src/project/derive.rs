@@ -19,6 +19,16 @@ pub(crate) struct Derived {
     pub last: Option<(i64, i64)>,
 }
 
+impl Derived {
+    /// Appends what the entries right after these derived to.
+    pub fn append(&mut self, next: Derived) {
+        self.rows.append(next.rows);
+        self.entries += next.entries;
+        self.errors += next.errors;
+        self.last = next.last.or(self.last);
+    }
+}
+
 /// Derives the rows of `entries`, in order. An entry that does not map
 /// becomes a `projection_errors` row instead, with the JSON path at fault;
 /// no entry ever stops the others.

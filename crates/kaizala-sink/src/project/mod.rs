@@ -253,8 +253,9 @@ impl Projector {
             return Ok(report);
         }
         let result = async {
+            let mut ahead = None;
             loop {
-                match self.step(&mut conn, batches.as_mut()).await? {
+                match self.step(&mut conn, batches.as_mut(), &mut ahead).await? {
                     Step::Projected(step) => {
                         report.add(&step);
                         if step.watermark >= target {
@@ -299,6 +300,8 @@ impl Projector {
         let mut rebuilding: Option<tokio::task::JoinHandle<()>> = None;
         let mut outdated_checked: Option<Instant> = None;
         let mut backoff = FIRST_BACKOFF;
+        // The batch read while the last one was written, if any.
+        let mut ahead = None;
         while !*stopped.borrow() {
             if conn.is_none() {
                 holding = false;
@@ -353,7 +356,7 @@ impl Projector {
                     }));
                 }
             }
-            let stepped = self.step(c, batches.as_mut()).await;
+            let stepped = self.step(c, batches.as_mut(), &mut ahead).await;
             if self.db.target.memory {
                 // SQLite in memory has one connection: the event store needs it
                 // between batches.
@@ -480,58 +483,60 @@ impl Projector {
         Ok(states)
     }
 
-    /// Projects one batch.
+    /// Projects one batch: the one read ahead during the last step if there
+    /// is one (topped up to a full batch), else one read now. On
+    /// PostgreSQL, whose batches are written on a connection of their own,
+    /// the next batch is read and derived while this one is written: the
+    /// process's share (reading, decoding, deriving) and the server's
+    /// (writing, committing) overlap instead of taking turns.
     async fn step(
         &self,
         conn: &mut AnyConnection,
         mut batches: Option<&mut PgConnection>,
+        ahead: &mut Option<Prepared>,
     ) -> Result<Step, SinkError> {
-        let doing = "projecting a batch";
         let _turn = self.shared.turn.lock().await;
-        let (watermark, generation) = positions(conn, self.db.backend, false)
-            .await
-            .map_err(|e| self.db.error(doing, e))?;
-        let states = self.states(conn, Some(generation)).await?;
-        if states.current.is_empty() {
-            return Ok(Step::NothingCurrent);
-        }
-        let entries = log::read(conn, watermark, i64::MAX, self.batch)
-            .await
-            .map_err(|e| self.db.error("reading the log", e))?;
-        if entries.is_empty() {
-            return Ok(Step::Idle);
-        }
-        let targets = Targets::live(self.db.backend, &states.current);
-        match self
-            .commit(
-                conn,
-                batches.as_deref_mut(),
-                watermark,
-                generation,
-                &entries,
-                &targets,
-            )
-            .await
-        {
-            Err(err) if entries.len() > 1 && !err.is_transient() => {
+        let mut batch = match ahead.take() {
+            Some(read) => self.top_up(conn, read).await?,
+            None => match self.prepare(conn).await? {
+                Ok(batch) => batch,
+                Err(step) => return Ok(step),
+            },
+        };
+        let rows = std::mem::take(&mut batch.derived.rows);
+        let written = match batches.as_deref_mut() {
+            Some(pg) => {
+                let (written, next) =
+                    tokio::join!(self.commit(Writing::Postgres(pg), &batch, rows), async {
+                        self.read_after(conn, &batch, self.batch).await
+                    });
+                if let (Ok(Step::Projected(_)), Ok(next)) = (&written, next) {
+                    *ahead = next;
+                }
+                written
+            }
+            None => self.commit(Writing::Any(conn), &batch, rows).await,
+        };
+        match written {
+            Err(err) if batch.entries.len() > 1 && !err.is_transient() => {
                 // Something in one entry the database refuses: the entries
                 // one by one, so the others are not held up by it.
                 tracing::warn!(error = %err, "projector: a batch failed; projecting its entries one by one");
                 let mut total = Projected::default();
-                let mut at = watermark;
-                for entry in &entries {
-                    let one = std::slice::from_ref(entry);
-                    let batches = batches.as_deref_mut();
-                    let step = match self
-                        .commit(conn, batches, at, generation, one, &targets)
-                        .await
-                    {
+                let (mut at, generation) = batch.after;
+                for entry in batch.entries {
+                    let mut one =
+                        Prepared::derive((at, generation), batch.targets.clone(), vec![entry])
+                            .await?;
+                    let rows = std::mem::take(&mut one.derived.rows);
+                    let on = match batches.as_deref_mut() {
+                        Some(pg) => Writing::Postgres(pg),
+                        None => Writing::Any(&mut *conn),
+                    };
+                    let step = match self.commit(on, &one, rows).await {
                         Ok(Step::Projected(step)) => step,
                         Ok(other) => return Ok(other),
-                        Err(err) if !err.is_transient() => {
-                            self.refuse(conn, at, generation, entry, &targets, &err)
-                                .await?
-                        }
+                        Err(err) if !err.is_transient() => self.refuse(conn, &one, &err).await?,
                         Err(err) => return Err(err),
                     };
                     at = step.watermark;
@@ -547,40 +552,81 @@ impl Projector {
         }
     }
 
-    /// Writes the rows of `entries` and the new watermark, if the watermark
-    /// is still `watermark` (and the tables of `generation`).
-    async fn commit(
+    /// Reads the next batch after the stored watermark and derives it; the
+    /// step to report instead when there is nothing to project.
+    async fn prepare(&self, conn: &mut AnyConnection) -> Result<Result<Prepared, Step>, SinkError> {
+        let doing = "projecting a batch";
+        let after = positions(conn, self.db.backend, false)
+            .await
+            .map_err(|e| self.db.error(doing, e))?;
+        let states = self.states(conn, Some(after.1)).await?;
+        if states.current.is_empty() {
+            return Ok(Err(Step::NothingCurrent));
+        }
+        let targets = Targets::live(self.db.backend, &states.current);
+        let entries = log::read(conn, after.0, i64::MAX, self.batch)
+            .await
+            .map_err(|e| self.db.error("reading the log", e))?;
+        if entries.is_empty() {
+            return Ok(Err(Step::Idle));
+        }
+        Ok(Ok(Prepared::derive(after, targets, entries).await?))
+    }
+
+    /// Up to `limit` entries after `batch`, derived as the batch that
+    /// follows it (`None` when there are none yet).
+    async fn read_after(
         &self,
         conn: &mut AnyConnection,
-        batches: Option<&mut PgConnection>,
-        watermark: i64,
-        generation: i64,
-        entries: &[log::Entry],
-        targets: &Targets,
-    ) -> Result<Step, SinkError> {
-        let doing = "projecting a batch";
-        let derived = if entries.len() > 64 {
-            let owned = entries.to_vec();
-            tokio::task::spawn_blocking(move || derive::derive(&owned))
-                .await
-                .map_err(|e| SinkError::Database {
-                    doing,
-                    source: Box::new(e),
-                })?
-        } else {
-            derive::derive(entries)
+        batch: &Prepared,
+        limit: usize,
+    ) -> Result<Option<Prepared>, SinkError> {
+        let Some(last) = batch.entries.last().map(log::Entry::position) else {
+            return Ok(None);
         };
+        let entries = log::read(conn, last, i64::MAX, limit)
+            .await
+            .map_err(|e| self.db.error("reading the log", e))?;
+        if entries.is_empty() {
+            return Ok(None);
+        }
+        let after = (last, batch.after.1);
+        Ok(Some(
+            Prepared::derive(after, batch.targets.clone(), entries).await?,
+        ))
+    }
+
+    /// `batch` with the entries logged since it was read, up to a full
+    /// batch (it was read while the one before it was written, so it holds
+    /// only what had arrived by then).
+    async fn top_up(
+        &self,
+        conn: &mut AnyConnection,
+        mut batch: Prepared,
+    ) -> Result<Prepared, SinkError> {
+        let room = self.batch.saturating_sub(batch.entries.len());
+        if room > 0
+            && let Some(more) = self.read_after(conn, &batch, room).await?
+        {
+            batch.extend(more);
+        }
+        Ok(batch)
+    }
+
+    /// Writes `batch` and its watermark, if the watermark is still the one
+    /// it follows (and the tables of its generation).
+    async fn commit(
+        &self,
+        on: Writing<'_>,
+        batch: &Prepared,
+        rows: crate::normalise::Rows,
+    ) -> Result<Step, SinkError> {
+        let derived = &batch.derived;
         let Some((last, logged_at)) = derived.last else {
             return Ok(Step::Idle);
         };
         let Some(applied) = self
-            .write_batch(
-                batches.map_or(Writing::Any(conn), Writing::Postgres),
-                (watermark, generation),
-                derived.rows,
-                targets,
-                last,
-            )
+            .write_batch(on, batch.after, rows, &batch.targets, last)
             .await?
         else {
             return Ok(Step::Raced);
@@ -626,18 +672,18 @@ impl Projector {
         written.map_err(|e| self.db.error(doing, e))
     }
 
-    /// Records an entry the database refused as a projection error and
-    /// moves the watermark past it.
+    /// Records the entry of `one` (a batch of one the database refused) as
+    /// a projection error and moves the watermark past it.
     async fn refuse(
         &self,
         conn: &mut AnyConnection,
-        watermark: i64,
-        generation: i64,
-        entry: &log::Entry,
-        targets: &Targets,
+        one: &Prepared,
         err: &SinkError,
     ) -> Result<Projected, SinkError> {
         let doing = "recording a projection error";
+        let Some(entry) = one.entries.first() else {
+            return Ok(Projected::default());
+        };
         tracing::warn!(position = entry.position(), error = %err, "projector: entry refused by the database");
         let (log, id, kind) = match entry {
             log::Entry::Event {
@@ -662,9 +708,9 @@ impl Projector {
         let written = self
             .write_batch(
                 Writing::Any(conn),
-                (watermark, generation),
+                one.after,
                 rows,
-                targets,
+                &one.targets,
                 entry.position(),
             )
             .await?;
@@ -681,6 +727,53 @@ impl Projector {
             applied: Applied::default(),
             lag_ms: 0,
         })
+    }
+}
+
+/// A batch read from the log and derived, not yet written.
+pub(crate) struct Prepared {
+    /// The watermark and generation it follows: it is written only if they
+    /// are still the stored ones.
+    after: (i64, i64),
+    targets: Targets,
+    entries: Vec<log::Entry>,
+    derived: derive::Derived,
+}
+
+impl Prepared {
+    /// Derives `entries` (off the async threads when there are many: it is
+    /// the projector's heaviest work in the process).
+    async fn derive(
+        after: (i64, i64),
+        targets: Targets,
+        entries: Vec<log::Entry>,
+    ) -> Result<Prepared, SinkError> {
+        let (entries, derived) = if entries.len() > 64 {
+            tokio::task::spawn_blocking(move || {
+                let derived = derive::derive(&entries);
+                (entries, derived)
+            })
+            .await
+            .map_err(|e| SinkError::Database {
+                doing: "deriving a batch's rows",
+                source: Box::new(e),
+            })?
+        } else {
+            let derived = derive::derive(&entries);
+            (entries, derived)
+        };
+        Ok(Prepared {
+            after,
+            targets,
+            entries,
+            derived,
+        })
+    }
+
+    /// Appends `next`, the batch that follows this one.
+    fn extend(&mut self, next: Prepared) {
+        self.entries.extend(next.entries);
+        self.derived.append(next.derived);
     }
 }
 
