@@ -731,7 +731,7 @@ impl Projector {
 }
 
 /// A batch read from the log and derived, not yet written.
-pub(crate) struct Prepared {
+struct Prepared {
     /// The watermark and generation it follows: it is written only if they
     /// are still the stored ones.
     after: (i64, i64),
