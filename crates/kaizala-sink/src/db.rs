@@ -794,8 +794,6 @@ fn host(url: &str) -> &str {
     }
 }
 
-/// The statement that puts a connection in `schema` (checked by
-/// [`check_schema_name`]: nothing to quote).
 /// The pool's sessions compress what they write out of line (the logs'
 /// bodies: a survey response's callback is over the 2 KB at which
 /// PostgreSQL compresses a row) with lz4 rather than the default pglz: it
@@ -816,6 +814,8 @@ async fn has_lz4(conn: &mut AnyConnection) -> bool {
     .is_ok_and(|row| row.is_some())
 }
 
+/// The statement that puts a connection in `schema` (checked by
+/// [`check_schema_name`]: nothing to quote).
 fn search_path(schema: &str) -> String {
     format!("SET search_path TO {schema}")
 }
