@@ -30,7 +30,7 @@ use crate::db::{Backend, Db, millis};
 use crate::error::SinkError;
 use crate::log;
 use crate::schema::tables::{EVENTS, QUARANTINE};
-use crate::write::{Arg, insert_many, query};
+use crate::write::{Arg, insert_counted, query};
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 256;
@@ -366,19 +366,35 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         .enumerate()
         .map(|(i, e)| event_args(start + i as i64, e))
         .collect();
-    let inserted: HashSet<String> = insert_many(
+    let appended = insert_counted(
         &mut *tx,
         &EVENTS.insert_head("events"),
         EVENTS.columns.len(),
-        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+        " ON CONFLICT (event_id) DO NOTHING",
         rows,
     )
     .await
-    .map_err(|e| db.error("appending events", e))?
-    .iter()
-    .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
-    .collect::<Result<_, _>>()
     .map_err(|e| db.error("appending events", e))?;
+    // Which were new, only asked when some were not: `RETURNING` would
+    // cost every batch a decoded row per event.
+    let inserted: Option<HashSet<String>> = if appended == candidates.len() as u64 {
+        None
+    } else {
+        let last = start + candidates.len() as i64 - 1;
+        let rows = query(
+            "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2",
+            vec![start.into(), last.into()],
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| db.error("appending events", e))?;
+        Some(
+            rows.iter()
+                .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
+                .collect::<Result<_, _>>()
+                .map_err(|e| db.error("appending events", e))?,
+        )
+    };
     tx.commit()
         .await
         .map_err(|e| db.error("committing events", e))?;
@@ -387,11 +403,11 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         .iter()
         .zip(first)
         .map(|(event, first)| {
-            if first && inserted.contains(event.event_id()) {
-                Stored::New
-            } else {
-                Stored::Duplicate
-            }
+            let new = match &inserted {
+                None => first,
+                Some(inserted) => first && inserted.contains(event.event_id()),
+            };
+            if new { Stored::New } else { Stored::Duplicate }
         })
         .collect())
 }

@@ -141,17 +141,8 @@ pub(crate) async fn insert_many(
     rows: Vec<Vec<Arg>>,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let returning = tail.contains("RETURNING");
-    // The statements made here carry no parameter but the rows'.
-    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
     let mut returned = Vec::new();
-    let mut rows = rows.into_iter();
-    for size in chunk_sizes(rows.len()) {
-        let sql = format!(
-            "{head} VALUES {}{tail}",
-            placeholders(positional, cols, size)
-        );
-        let args: Vec<Arg> = rows.by_ref().take(size).flatten().collect();
-        debug_assert_eq!(args.len(), cols * size, "{head}");
+    for (sql, args) in chunked(conn, head, cols, tail, rows) {
         let query = query(&sql, args);
         if returning {
             returned.extend(conn.fetch_all(query).await?);
@@ -160,6 +151,48 @@ pub(crate) async fn insert_many(
         }
     }
     Ok(returned)
+}
+
+/// [`insert_many`] without `RETURNING`; the number of rows it changed
+/// (rows an `ON CONFLICT DO NOTHING` left out are not counted).
+pub(crate) async fn insert_counted(
+    conn: &mut dyn Writer,
+    head: &str,
+    cols: usize,
+    tail: &str,
+    rows: Vec<Vec<Arg>>,
+) -> Result<u64, sqlx::Error> {
+    let mut changed = 0;
+    for (sql, args) in chunked(conn, head, cols, tail, rows) {
+        changed += conn.execute(query(&sql, args)).await?;
+    }
+    Ok(changed)
+}
+
+/// The statements that insert `rows` with `head VALUES … tail`, a chunk
+/// of rows each, with their values.
+fn chunked(
+    conn: &dyn Writer,
+    head: &str,
+    cols: usize,
+    tail: &str,
+    rows: Vec<Vec<Arg>>,
+) -> Vec<(String, Vec<Arg>)> {
+    // The statements made here carry no parameter but the rows'.
+    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let mut rows = rows.into_iter();
+    chunk_sizes(rows.len())
+        .into_iter()
+        .map(|size| {
+            let sql = format!(
+                "{head} VALUES {}{tail}",
+                placeholders(positional, cols, size)
+            );
+            let args: Vec<Arg> = rows.by_ref().take(size).flatten().collect();
+            debug_assert_eq!(args.len(), cols * size, "{head}");
+            (sql, args)
+        })
+        .collect()
 }
 
 /// Which projected tables a write goes to, and under which names: the live
