@@ -185,28 +185,56 @@ pub(crate) fn from_data(data: &ActionEventData, context: &Context) -> ResponseRo
 }
 
 /// FNV-1a (64 bits, hex) of the visible answers as typed columns: stable
-/// across releases and platforms, unlike `std`'s hasher.
+/// across releases and platforms, unlike `std`'s hasher. What is hashed is
+/// the compact JSON `{"answers":[[title, question_type, text_value,
+/// number_value, json_value], …],"completed":…}`, fed to the hash as it is
+/// written rather than built first.
 fn fingerprint(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
-    let visible: Vec<serde_json::Value> = answers
-        .iter()
-        .filter(|a| !a.is_invisible)
-        .map(|a| {
-            serde_json::json!([
-                a.title,
-                a.question_type,
-                a.text_value,
-                a.number_value,
-                a.json_value
-            ])
-        })
-        .collect();
-    let text = json(&serde_json::json!({"answers": visible, "completed": is_completed}));
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    #[derive(serde::Serialize)]
+    struct Hashed<'a> {
+        answers: Visible<'a>,
+        completed: Option<bool>,
     }
-    format!("{hash:016x}")
+    struct Visible<'a>(&'a [AnswerRow]);
+    impl serde::Serialize for Visible<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().filter(|a| !a.is_invisible).map(|a| {
+                (
+                    &a.title,
+                    &a.question_type,
+                    &a.text_value,
+                    a.number_value,
+                    &a.json_value,
+                )
+            }))
+        }
+    }
+    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    let hashed = Hashed {
+        answers: Visible(answers),
+        completed: is_completed,
+    };
+    // Writing to a hash cannot fail, and nothing here is a map with keys
+    // that are not strings.
+    serde_json::to_writer(&mut hash, &hashed).expect("hashing never fails");
+    format!("{:016x}", hash.0)
+}
+
+/// FNV-1a, fed as an `io::Write`.
+struct Fnv1a(u64);
+
+impl std::io::Write for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn response_time(question: &QuestionAnswer) -> Option<i64> {
@@ -262,4 +290,82 @@ fn answer_row(index: usize, question: &QuestionAnswer) -> AnswerRow {
         Some(other) => row.json_value = Some(json(other)),
     }
     row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fingerprint as releases before this one computed it (through a
+    /// `serde_json::Value`): stored fingerprints must keep matching, or
+    /// every redelivered response would count as changed.
+    fn fingerprint_through_a_value(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
+        let visible: Vec<serde_json::Value> = answers
+            .iter()
+            .filter(|a| !a.is_invisible)
+            .map(|a| {
+                serde_json::json!([
+                    a.title,
+                    a.question_type,
+                    a.text_value,
+                    a.number_value,
+                    a.json_value
+                ])
+            })
+            .collect();
+        let text = json(&serde_json::json!({"answers": visible, "completed": is_completed}));
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in text.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    }
+
+    fn answer(i: i64, title: Option<&str>, number: Option<f64>, invisible: bool) -> AnswerRow {
+        AnswerRow {
+            question_index: i,
+            title: title.map(str::to_owned),
+            question_type: Some("Numeric".to_owned()),
+            is_invisible: invisible,
+            text_value: title.map(|t| format!("{t} \"quoted\"\n\u{1f600}\u{7}")),
+            number_value: number,
+            json_value: (i % 2 == 0).then(|| r#"{"a":[1,2.5,"x"]}"#.to_owned()),
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_is_the_one_earlier_releases_stored() {
+        let numbers = [
+            None,
+            Some(0.0),
+            Some(-0.0),
+            Some(1.0),
+            Some(-2.5),
+            Some(1e21),
+            Some(123_456_789.123_456_79),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+            Some(f64::MIN_POSITIVE),
+        ];
+        let titles = [None, Some(""), Some("Name"), Some("Ünïcödé \\ / \t")];
+        let mut answers = Vec::new();
+        for (i, number) in numbers.iter().enumerate() {
+            let title = titles[i % titles.len()];
+            answers.push(answer(i as i64, title, *number, i % 3 == 2));
+        }
+        for completed in [None, Some(true), Some(false)] {
+            for n in 0..=answers.len() {
+                assert_eq!(
+                    fingerprint(&answers[..n], completed),
+                    fingerprint_through_a_value(&answers[..n], completed),
+                    "{n} answers, completed {completed:?}"
+                );
+            }
+        }
+        assert_ne!(
+            fingerprint(&answers, Some(true)),
+            fingerprint(&answers, Some(false))
+        );
+    }
 }
