@@ -27,6 +27,13 @@ use clap::Parser;
 use crate::commands::Command;
 use crate::log::LogFormat;
 
+/// mimalloc rather than the C library's allocator: the projector and the
+/// receiver allocate many small, short-lived values (decoded JSON, row
+/// values) on several threads, where glibc's malloc and free took over
+/// two fifths of the projector's own CPU time (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Kaizala data into your dashboards: webhook ingest and API sync into
 /// SQLite or PostgreSQL, export, a dashboard page, and a local emulator of
 /// the platform. Start with `kaizala demo`.

@@ -28,6 +28,13 @@ use events::{Kind, sample_event};
 use kaizala_sink::Sink;
 use sqlx::{AnyConnection, Connection, Executor, Row};
 
+/// The allocator the `kaizala` binary runs on, so a bench compares like
+/// with like: what runs in this process (the projector and rebuild
+/// measured in place, the bare inserts, and the baseline receiver, which
+/// is this binary started again) allocates as `kaizala` does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Events per transaction while filling the log.
 const FILL_BATCH: usize = 10_000;
 
