@@ -81,6 +81,7 @@
 mod db;
 mod error;
 mod export;
+mod fnv;
 mod grants;
 mod log;
 mod normalise;

@@ -140,15 +140,13 @@ pub(crate) async fn insert_many(
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let returning = tail.contains("RETURNING");
+    if !tail.contains("RETURNING") {
+        insert_counted(conn, head, cols, tail, rows).await?;
+        return Ok(Vec::new());
+    }
     let mut returned = Vec::new();
     for (sql, args) in chunked(conn, head, cols, tail, rows) {
-        let query = query(&sql, args);
-        if returning {
-            returned.extend(conn.fetch_all(query).await?);
-        } else {
-            conn.execute(query).await?;
-        }
+        returned.extend(conn.fetch_all(query(&sql, args)).await?);
     }
     Ok(returned)
 }

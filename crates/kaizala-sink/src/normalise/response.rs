@@ -7,6 +7,7 @@ use kaizala_types::actions::{Answer, QuestionAnswer, QuestionType};
 use kaizala_types::event::ActionEventData;
 
 use super::json;
+use crate::fnv::Fnv1a;
 use crate::write::Arg;
 
 /// The hidden question the Kaizala app adds to responses: when the
@@ -184,11 +185,10 @@ pub(crate) fn from_data(data: &ActionEventData, context: &Context) -> ResponseRo
     }
 }
 
-/// FNV-1a (64 bits, hex) of the visible answers as typed columns: stable
-/// across releases and platforms, unlike `std`'s hasher. What is hashed is
-/// the compact JSON `{"answers":[[title, question_type, text_value,
-/// number_value, json_value], …],"completed":…}`, fed to the hash as it is
-/// written rather than built first.
+/// FNV-1a (64 bits, hex) of the visible answers as typed columns. What is
+/// hashed is the compact JSON `{"answers":[[title, question_type,
+/// text_value, number_value, json_value], …],"completed":…}`, fed to the
+/// hash as it is written rather than built first.
 fn fingerprint(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
     #[derive(serde::Serialize)]
     struct Hashed<'a> {
@@ -209,7 +209,7 @@ fn fingerprint(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
             }))
         }
     }
-    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    let mut hash = Fnv1a::new();
     let hashed = Hashed {
         answers: Visible(answers),
         completed: is_completed,
@@ -217,24 +217,7 @@ fn fingerprint(answers: &[AnswerRow], is_completed: Option<bool>) -> String {
     // Writing to a hash cannot fail, and nothing here is a map with keys
     // that are not strings.
     serde_json::to_writer(&mut hash, &hashed).expect("hashing never fails");
-    format!("{:016x}", hash.0)
-}
-
-/// FNV-1a, fed as an `io::Write`.
-struct Fnv1a(u64);
-
-impl std::io::Write for Fnv1a {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        for &byte in bytes {
-            self.0 ^= u64::from(byte);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    hash.hex()
 }
 
 fn response_time(question: &QuestionAnswer) -> Option<i64> {
@@ -314,12 +297,7 @@ mod tests {
             })
             .collect();
         let text = json(&serde_json::json!({"answers": visible, "completed": is_completed}));
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for byte in text.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        format!("{hash:016x}")
+        crate::fnv::fnv1a(&text)
     }
 
     fn answer(i: i64, title: Option<&str>, number: Option<f64>, invisible: bool) -> AnswerRow {

@@ -274,7 +274,7 @@ impl TableDef {
             }
         }
         text.push_str(&self.upsert_tail(self.name, &[]));
-        fnv1a(&text)
+        crate::fnv::fnv1a(&text)
     }
 }
 
@@ -450,16 +450,6 @@ pub(crate) fn readable_column(backend: Backend, column: &str, ty: ColumnType) ->
         }
         (_, Backend::Postgres) => column.to_owned(),
     }
-}
-
-/// FNV-1a (64 bits) of `text`, as 16 hex digits.
-pub(crate) fn fnv1a(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
 }
 
 #[cfg(test)]

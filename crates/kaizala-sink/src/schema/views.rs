@@ -97,7 +97,7 @@ pub(crate) const ALL: [&ViewDef; 14] = [
 /// makes them anew.
 pub(crate) fn fingerprint(backend: crate::db::Backend) -> String {
     let sql: Vec<String> = ALL.iter().map(|view| view.create_sql(backend)).collect();
-    super::fnv1a(&sql.join(";"))
+    crate::fnv::fnv1a(&sql.join(";"))
 }
 
 /// The view named `name`.
