@@ -153,7 +153,7 @@ async fn measure(
     let started = Instant::now();
     let sink = Sink::connect(db).await.unwrap();
     let mut conn = AnyConnection::connect(sqlx_url).await.unwrap();
-    let expected = fill_log(&mut conn, sqlite, "parquet", events).await;
+    let expected = fill_log(&sink, sqlite, "parquet", events).await;
     let report = sink.project().await.unwrap();
     assert_eq!(report.errors, 0);
     let rows = scalar(sink.pool(), "SELECT COUNT(*) FROM kz_answers").await as u64;

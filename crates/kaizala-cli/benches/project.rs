@@ -88,7 +88,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
     let sink = Sink::connect(sink_url).await.unwrap();
     let mut conn = AnyConnection::connect(sqlx_url).await.unwrap();
     as_derived_writer(&mut conn, sqlite).await;
-    let expected = fill_log(&mut conn, sqlite, "project", n).await;
+    let expected = fill_log(&sink, sqlite, "project", n).await;
     settle(&mut conn, sqlite).await;
 
     let projector = sink.projector();

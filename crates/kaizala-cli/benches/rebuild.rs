@@ -6,7 +6,7 @@
 //!    nine answers, 20% text messages, 10% members joining, each member
 //!    new) appended to `events` as the receiver appends them — positions
 //!    1…N, `eventId`, `eventType`, the time received, the body byte for
-//!    byte — 64 rows a statement, and `log_head` set to N. (Not timed.)
+//!    byte — 64 rows a statement, and the logs' `head` set to N. (Not timed.)
 //! 2. `rebuild`: `Sink::rebuild(&[], …)`, what `kaizala rebuild` runs —
 //!    every projected table re-derived from the log beside the live ones
 //!    (read, decode, derive, upsert; 5,000 entries a transaction), indexes
@@ -67,7 +67,7 @@ async fn measure(backend: &'static str, sink_url: &str, sqlx_url: &str, n: usize
     as_derived_writer(&mut conn, sqlite).await;
 
     let started = Instant::now();
-    let expected = fill_log(&mut conn, sqlite, "rebuild", n).await;
+    let expected = fill_log(&sink, sqlite, "rebuild", n).await;
     let fill = started.elapsed();
     settle(&mut conn, sqlite).await;
 

@@ -70,7 +70,7 @@ async fn project_rebuild_and_status() {
     let out = kaizala(&["status", "--db", db]);
     let shown = text(&out.stdout);
     assert!(shown.contains("lag 30 entries"), "{shown}");
-    assert!(shown.contains("migration 3 of 3"), "{shown}");
+    assert!(shown.contains("migration 4 of 4"), "{shown}");
 
     let out = kaizala(&["project", "--db", db, "--once"]);
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -354,18 +354,29 @@ pub(crate) fn mask_password(url: &str) -> String {
 /// A connection pool and what it connects to.
 #[derive(Debug, Clone)]
 pub(crate) struct Db {
+    /// Every query's pool (on an SQLite file, with the log file attached
+    /// read-only: [`crate::log_file`]).
     pub pool: AnyPool,
+    /// The pool appends to the logs go through: the log file's own on an
+    /// SQLite file, else `pool`.
+    pub log_pool: AnyPool,
     pub backend: Backend,
     pub target: Arc<Target>,
-    /// How this process's writers take turns (SQLite).
+    /// How this process's writers of `pool`'s database take turns (SQLite).
     pub turns: Arc<crate::turns::Turns>,
+    /// How this process's appends to the logs take turns: `turns` unless
+    /// the logs have a file of their own.
+    pub log_turns: Arc<crate::turns::Turns>,
+    /// The log file, when the logs have one (attached to every connection
+    /// of `pool`).
+    pub log_file: Option<PathBuf>,
 }
 
 impl Db {
     /// Opens the database at `url` for writing: its schema is migrated and
     /// its projected tables made.
     pub(crate) async fn connect(url: &str) -> Result<Db, SinkError> {
-        let db = Db::open(url).await?;
+        let db = Db::open(url, true).await?;
         db.migrate().await?;
         crate::schema::ensure::run(&db).await?;
         Ok(db)
@@ -388,8 +399,11 @@ impl Db {
                 });
             }
         }
-        let db = Db::open(url).await?;
+        let db = Db::open(url, false).await?;
         db.check_schema_version().await?;
+        if let (Some(file), None) = (&db.target.file, &db.log_file) {
+            return Err(missing_log_file(&db.target, file));
+        }
         Ok(db)
     }
 
@@ -425,8 +439,9 @@ impl Db {
         Err(SinkError::SchemaMismatch { database, reason })
     }
 
-    /// Connects, without touching the schema.
-    async fn open(url: &str) -> Result<Db, SinkError> {
+    /// Connects, without touching the schema; `writing` makes the log file
+    /// of an SQLite file (a reader only attaches one that exists).
+    async fn open(url: &str, writing: bool) -> Result<Db, SinkError> {
         static DRIVERS: Once = Once::new();
         DRIVERS.call_once(install_default_drivers);
 
@@ -445,11 +460,23 @@ impl Db {
             "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL;",
             target.busy_timeout.as_millis()
         );
+        let log_file = target
+            .file
+            .as_deref()
+            .map(crate::log_file::path_of)
+            .filter(|log| writing || log.is_file());
+        let log_pool = match &log_file {
+            Some(log) if writing => Some(open_log(&target, log, &pragmas).await?),
+            _ => None,
+        };
         let mut session = match (target.backend, &target.schema) {
             (Backend::Sqlite, _) => vec![pragmas.clone()],
             (Backend::Postgres, Some(schema)) => vec![search_path(schema)],
             (Backend::Postgres, None) => vec![],
         };
+        if let Some(log) = &log_file {
+            session.push(crate::log_file::attach_sql(log, true));
+        }
         if !target.memory {
             // One plain attempt first: the pool retries a failing connection
             // until its acquire timeout and then reports only that, but a
@@ -495,11 +522,18 @@ impl Db {
             .connect(&target.url)
             .await
             .map_err(|e| connect_error(&target, e))?;
+        let turns = Arc::new(crate::turns::Turns::new(target.backend, target.memory));
         Ok(Db {
+            log_pool: log_pool.unwrap_or_else(|| pool.clone()),
             pool,
             backend: target.backend,
-            turns: Arc::new(crate::turns::Turns::new(target.backend, target.memory)),
+            log_turns: match log_file {
+                Some(_) => Arc::new(crate::turns::Turns::new(target.backend, target.memory)),
+                None => Arc::clone(&turns),
+            },
+            turns,
             target,
+            log_file,
         })
     }
 
@@ -511,13 +545,58 @@ impl Db {
                     reason: e.to_string(),
                     source: Box::new(e),
                 })?;
-        migrator.run(&self.pool).await.map_err(|e| match e {
+        let failed = |e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => self.error("migrating", inner),
             other => SinkError::Migrate {
                 reason: other.to_string(),
                 source: Box::new(other),
             },
-        })
+        };
+        let Some(log) = &self.log_file else {
+            return migrator.run(&self.pool).await.map_err(failed);
+        };
+        // The pool's connections attach the log file read-only: migrating
+        // and moving tables into it take a connection of their own.
+        let doing = "migrating";
+        let mut conn = AnyConnection::connect(&self.target.url)
+            .await
+            .map_err(|e| connect_error(&self.target, e))?;
+        let setup = format!(
+            "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL; {}; \
+             PRAGMA log.synchronous = FULL;",
+            self.target.busy_timeout.as_millis(),
+            crate::log_file::attach_sql(log, false)
+        );
+        conn.execute(setup.as_str())
+            .await
+            .map_err(|e| self.error(doing, e))?;
+        migrator.run(&mut conn).await.map_err(failed)?;
+        let complete = crate::log_file::split(&mut conn)
+            .await
+            .map_err(|e| self.error("moving the logs into their own file", e))?;
+        let _ = conn.close().await;
+        match (complete, &self.target.file) {
+            (false, Some(file)) => Err(missing_log_file(&self.target, file)),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Db::error`] for an append to the logs: a locked database is named
+    /// by its log file when it has one.
+    pub(crate) fn log_error(&self, doing: &'static str, err: sqlx::Error) -> SinkError {
+        match (self.error(doing, err), &self.log_file) {
+            (
+                SinkError::Locked {
+                    timeout_ms, source, ..
+                },
+                Some(log),
+            ) => SinkError::Locked {
+                database: log.display().to_string(),
+                timeout_ms,
+                source,
+            },
+            (other, _) => other,
+        }
     }
 
     /// Maps a query error to a [`SinkError`], recognising a locked SQLite
@@ -547,6 +626,50 @@ impl Db {
             source: Box::new(err),
         }
     }
+}
+
+/// An SQLite database file whose log file is missing (or another's).
+fn missing_log_file(target: &Target, file: &Path) -> SinkError {
+    SinkError::SchemaMismatch {
+        database: target.display.clone(),
+        reason: format!(
+            "its log file {} is missing or holds no logs: the events and pulled documents \
+             are kept there, beside the database file; restore it with the database file \
+             (copy, move and delete the two together)",
+            crate::log_file::path_of(file).display()
+        ),
+    }
+}
+
+/// The pool of an SQLite file's log file (made if missing, in WAL mode):
+/// appends only, so at most two connections.
+async fn open_log(target: &Target, log: &Path, pragmas: &str) -> Result<AnyPool, SinkError> {
+    let text = log.to_str().ok_or_else(|| SinkError::BadUrl {
+        url: target.display.clone(),
+        reason: "the log file's path is not valid UTF-8".to_owned(),
+    })?;
+    let url = format!("sqlite://{}?mode=rwc", percent_encode_path(text));
+    let failed = |e| connect_error(target, e);
+    let mut probe = AnyConnection::connect(&url).await.map_err(failed)?;
+    probe
+        .execute(format!("{pragmas} PRAGMA journal_mode = WAL;").as_str())
+        .await
+        .map_err(failed)?;
+    let _ = probe.close().await;
+    let pragmas = pragmas.to_owned();
+    AnyPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(30))
+        .max_connections(2)
+        .after_connect(move |conn, _meta| {
+            let pragmas = pragmas.clone();
+            Box::pin(async move {
+                conn.execute(pragmas.as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(failed)
 }
 
 /// A connection for long work of its own (the projector, a rebuild).
@@ -621,10 +744,17 @@ impl Db {
     /// The session settings of a connection that writes derived data.
     fn derived_setup(&self) -> String {
         match self.backend {
-            Backend::Sqlite => format!(
-                "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
-                self.target.busy_timeout.as_millis()
-            ),
+            Backend::Sqlite => {
+                let mut setup = format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
+                    self.target.busy_timeout.as_millis()
+                );
+                if let Some(log) = &self.log_file {
+                    setup.push(' ');
+                    setup.push_str(&crate::log_file::attach_sql(log, true));
+                }
+                setup
+            }
             Backend::Postgres => match &self.target.schema {
                 Some(schema) => format!("SET synchronous_commit = off; {}", search_path(schema)),
                 None => "SET synchronous_commit = off".to_owned(),
@@ -922,6 +1052,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "time zone",
         include_str!("../migrations/sqlite/0003_time_zone.sql"),
     ),
+    (
+        4,
+        "log state",
+        include_str!("../migrations/sqlite/0004_log_state.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -940,10 +1075,15 @@ const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
         "time zone",
         include_str!("../migrations/postgres/0003_time_zone.sql"),
     ),
+    (
+        4,
+        "log state",
+        include_str!("../migrations/postgres/0004_log_state.sql"),
+    ),
 ];
 
 /// The newest migration this release applies.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 
 impl<'s> MigrationSource<'s> for Embedded {
     fn resolve(self) -> BoxFuture<'s, Result<Vec<Migration>, BoxError>> {

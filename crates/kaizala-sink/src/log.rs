@@ -1,7 +1,7 @@
 //! The two logs — `events` (pushed) and `pull_log` (pulled) — and their
 //! shared positions.
 //!
-//! Every entry gets a position from the `log_head` counter in `sink_state`,
+//! Every entry gets a position from the `head` counter in `log_state`,
 //! inside the transaction that appends it. The counter's row is locked from
 //! that update to the commit, so appends by several processes are
 //! serialised and positions become visible in order: once a reader sees
@@ -18,7 +18,7 @@ use crate::write::{Arg, insert_many, query};
 pub(crate) async fn reserve(conn: &mut AnyConnection, n: usize) -> Result<i64, sqlx::Error> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
     let last: i64 = query(
-        "UPDATE sink_state SET value = value + $1 WHERE name = 'log_head' RETURNING value",
+        "UPDATE log_state SET value = value + $1 WHERE name = 'head' RETURNING value",
         vec![n.into()],
     )
     .fetch_one(&mut *conn)
@@ -66,13 +66,10 @@ pub(crate) async fn append_documents(
 
 /// The last position given out.
 pub(crate) async fn head(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    query(
-        "SELECT value FROM sink_state WHERE name = 'log_head'",
-        vec![],
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)
+    query("SELECT value FROM log_state WHERE name = 'head'", vec![])
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)
 }
 
 /// The position of the last entry in either log (0 when both are empty).

@@ -220,6 +220,16 @@ impl Sink {
         &self.inner.db.pool
     }
 
+    /// The pool that appends to the logs go through. On an SQLite file the
+    /// logs (`events`, `pull_log`, `quarantine`, `sync_state`,
+    /// `log_state`) are kept in a file of their own beside it, `<file>-log`,
+    /// so that acknowledgements never wait for the projector's write lock:
+    /// this pool's connections open that file, and [`Sink::pool`]'s attach
+    /// it read-only. Otherwise it is [`Sink::pool`].
+    pub fn log_pool(&self) -> &sqlx::AnyPool {
+        &self.inner.db.log_pool
+    }
+
     /// The event store to give the webhook receiver
     /// (`kaizala_webhook::Server::new(config, sink.event_store())`). The
     /// first call starts its writer task on the current tokio runtime;
@@ -228,10 +238,7 @@ impl Sink {
         self.inner
             .store
             .get_or_init(|| {
-                SqlEventStore::start(
-                    self.inner.db.clone(),
-                    self.inner.projection.appended.clone(),
-                )
+                SqlEventStore::start(self.inner.db.clone(), self.inner.projection.clone())
             })
             .clone()
     }
@@ -422,8 +429,9 @@ impl Sink {
         report::counts(&self.inner.db).await
     }
 
-    /// Closes the pool: waits for queries in flight; later calls fail.
+    /// Closes the pools: waits for queries in flight; later calls fail.
     pub async fn close(&self) {
         self.inner.db.pool.close().await;
+        self.inner.db.log_pool.close().await;
     }
 }

@@ -24,11 +24,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use kaizala_webhook::store::{EventStore, IncomingEvent, QuarantinedBody, StoreError, Stored};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{Backend, Db, millis};
 use crate::error::SinkError;
 use crate::log;
+use crate::project::Shared;
 use crate::schema::tables::{EVENTS, QUARANTINE};
 use crate::write::{Arg, insert_counted, query};
 
@@ -61,6 +62,9 @@ pub struct StoreStats {
     pub duplicates: u64,
     /// The largest batch committed.
     pub largest_batch: u64,
+    /// Times appends waited for this process's projector, which had fallen
+    /// a few batches behind ([`crate::project`]'s backlog).
+    pub projection_waits: u64,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +75,7 @@ struct Counters {
     new: AtomicU64,
     duplicates: AtomicU64,
     largest_batch: AtomicU64,
+    projection_waits: AtomicU64,
 }
 
 struct Job {
@@ -107,17 +112,14 @@ impl std::fmt::Debug for SqlEventStore {
 }
 
 impl SqlEventStore {
-    /// Starts the writer task (on the current tokio runtime); `appended`
-    /// is notified after every commit that stored a new event.
-    pub(crate) fn start(db: Db, appended: Arc<Notify>) -> SqlEventStore {
+    /// Starts the writer task (on the current tokio runtime); the
+    /// projection's `shared` state is told of every commit that stored a
+    /// new event, and holds appends back while this process's projector is
+    /// too far behind.
+    pub(crate) fn start(db: Db, shared: Arc<Shared>) -> SqlEventStore {
         let (sender, receiver) = mpsc::channel(4 * MAX_BATCH);
         let counters = Arc::new(Counters::default());
-        tokio::spawn(writer(
-            db.clone(),
-            receiver,
-            Arc::clone(&counters),
-            appended,
-        ));
+        tokio::spawn(writer(db.clone(), receiver, Arc::clone(&counters), shared));
         SqlEventStore {
             db,
             sender,
@@ -149,6 +151,7 @@ impl SqlEventStore {
             new: c.new.load(Ordering::Relaxed),
             duplicates: c.duplicates.load(Ordering::Relaxed),
             largest_batch: c.largest_batch.load(Ordering::Relaxed),
+            projection_waits: c.projection_waits.load(Ordering::Relaxed),
         }
     }
 
@@ -191,9 +194,9 @@ impl SqlEventStore {
                 millis(body.received_at).into(),
             ],
         )
-        .execute(&self.db.pool)
+        .execute(&self.db.log_pool)
         .await
-        .map_err(|e| self.db.error("quarantining a body", e))?;
+        .map_err(|e| self.db.log_error("quarantining a body", e))?;
         Ok(())
     }
 }
@@ -250,9 +253,13 @@ async fn writer(
     db: Db,
     mut receiver: mpsc::Receiver<Job>,
     counters: Arc<Counters>,
-    appended: Arc<Notify>,
+    shared: Arc<Shared>,
 ) {
     while let Some(first) = receiver.recv().await {
+        // Events keep arriving while it waits: the batch only grows.
+        if shared.backlog.room().await {
+            counters.projection_waits.fetch_add(1, Ordering::Relaxed);
+        }
         let mut count = first.events.len();
         let mut jobs = vec![first];
         while count < MAX_BATCH {
@@ -266,10 +273,11 @@ async fn writer(
         }
         let events: Vec<&IncomingEvent> = jobs.iter().flat_map(|j| &j.events).collect();
         match write_with_retries(&db, &events).await {
-            Ok(stored) => {
+            Ok((stored, last)) => {
                 counters.committed(&stored);
+                shared.backlog.appended(last);
                 if stored.contains(&Stored::New) {
-                    appended.notify_one();
+                    shared.appended.notify_one();
                 }
                 let mut stored = stored.into_iter();
                 for job in jobs {
@@ -287,15 +295,18 @@ async fn writer(
                     let events: Vec<&IncomingEvent> = job.events.iter().collect();
                     let result = write_with_retries(&db, &events).await;
                     match &result {
-                        Ok(stored) => {
+                        Ok((stored, last)) => {
                             counters.committed(stored);
-                            appended.notify_one();
+                            shared.backlog.appended(*last);
+                            shared.appended.notify_one();
                         }
                         Err(_) => {
                             counters.failed_batches.fetch_add(1, Ordering::Relaxed);
                         }
                     }
-                    let _ = job.reply.send(result.map_err(Arc::new));
+                    let _ = job
+                        .reply
+                        .send(result.map(|(stored, _)| stored).map_err(Arc::new));
                 }
             }
             Err(err) => {
@@ -325,7 +336,10 @@ impl Counters {
 }
 
 /// [`write_batch`], tried again after a deadlock or a busy database.
-async fn write_with_retries(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
+async fn write_with_retries(
+    db: &Db,
+    events: &[&IncomingEvent],
+) -> Result<(Vec<Stored>, i64), SinkError> {
     let mut attempt = 1;
     loop {
         match write_batch(db, events).await {
@@ -339,8 +353,9 @@ async fn write_with_retries(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<St
     }
 }
 
-/// Appends one batch in one transaction; the answer per event, in order.
-async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, SinkError> {
+/// Appends one batch in one transaction; the answer per event, in order,
+/// and the last position it took.
+async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<(Vec<Stored>, i64), SinkError> {
     // The first of each id is a candidate; later ones are duplicates.
     let mut seen = HashSet::new();
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.event_id())).collect();
@@ -351,16 +366,16 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         .map(|(e, _)| *e)
         .collect();
 
-    let _turn = db.turns.ack().await;
+    let _turn = db.log_turns.ack().await;
     let mut tx = db
-        .pool
+        .log_pool
         .begin_with(db.backend.begin_write())
         .await
-        .map_err(|e| db.error("starting a transaction", e))?;
+        .map_err(|e| db.log_error("starting a transaction", e))?;
     // Positions in arrival order; a duplicate's stays unused.
     let start = log::reserve(&mut tx, candidates.len())
         .await
-        .map_err(|e| db.error("taking log positions", e))?;
+        .map_err(|e| db.log_error("taking log positions", e))?;
     let rows = candidates
         .iter()
         .enumerate()
@@ -374,7 +389,7 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         rows,
     )
     .await
-    .map_err(|e| db.error("appending events", e))?;
+    .map_err(|e| db.log_error("appending events", e))?;
     // Which were new, only asked when some were not: `RETURNING` would
     // cost every batch a decoded row per event.
     let inserted: Option<HashSet<String>> = if appended == candidates.len() as u64 {
@@ -387,19 +402,19 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
         )
         .fetch_all(&mut *tx)
         .await
-        .map_err(|e| db.error("appending events", e))?;
+        .map_err(|e| db.log_error("appending events", e))?;
         Some(
             rows.iter()
                 .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
                 .collect::<Result<_, _>>()
-                .map_err(|e| db.error("appending events", e))?,
+                .map_err(|e| db.log_error("appending events", e))?,
         )
     };
     tx.commit()
         .await
-        .map_err(|e| db.error("committing events", e))?;
+        .map_err(|e| db.log_error("committing events", e))?;
 
-    Ok(events
+    let stored = events
         .iter()
         .zip(first)
         .map(|(event, first)| {
@@ -409,7 +424,8 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<Vec<Stored>, 
             };
             if new { Stored::New } else { Stored::Duplicate }
         })
-        .collect())
+        .collect();
+    Ok((stored, start + candidates.len() as i64 - 1))
 }
 
 fn event_args(position: i64, incoming: &IncomingEvent) -> Vec<Arg> {

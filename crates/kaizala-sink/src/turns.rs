@@ -1,16 +1,17 @@
-//! SQLite's writers in one process take turns here, acknowledgements first.
+//! SQLite's writers of one file in one process take turns here,
+//! acknowledgements first.
 //!
-//! SQLite has one write lock per database. When two connections of one
-//! process want it at once, the loser waits in SQLite's busy handler, which
-//! sleeps between tries (up to 100 ms at a time): an acknowledgement would
-//! wait behind a projection batch for far longer than the batch takes.
-//! Here the event log's appends ([`Turns::ack`]) and everything else
-//! ([`Turns::background`]: projection, rebuilds, pulled documents) queue
-//! on one async lock instead, and background work only starts when no
-//! append is waiting — so under load the projector works in the gaps
-//! between appends. PostgreSQL has no such lock, and takes no turns; nor
-//! does SQLite in memory, whose one connection already makes its users
-//! take turns (and whose projector holds it while it waits for a turn).
+//! SQLite has one write lock per database file. When two connections of
+//! one process want it at once, the loser waits in SQLite's busy handler,
+//! which sleeps between tries (up to 100 ms at a time): a writer would wait
+//! for far longer than the other's transaction takes. Here they queue on
+//! one async lock instead, and background work only starts when no append
+//! is waiting. An SQLite file has one `Turns` per file (`crate::log_file`):
+//! the log file's appends ([`Turns::ack`]: acknowledgements) and pulled
+//! documents ([`Turns::background`]), and the database file's projection
+//! and rebuilds. PostgreSQL has no such lock, and takes no turns; nor does
+//! SQLite in memory, whose one connection already makes its users take
+//! turns (and whose projector holds it while it waits for a turn).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -68,23 +68,60 @@ fn number(row: &serde_json::Map<String, serde_json::Value>, column: &str) -> i64
         .unwrap_or_else(|| panic!("{column}: {row:?}"))
 }
 
-/// What an SQLite database holds (sqlx's and SQLite's own tables aside).
+/// The tables an SQLite database file keeps in its log file (attached as
+/// `log`).
+const LOG_FILE: [&str; 5] = [
+    "events",
+    "pull_log",
+    "quarantine",
+    "sync_state",
+    "log_state",
+];
+
+/// What an SQLite database holds, in its file and its log file if it has
+/// one (sqlx's and SQLite's own tables aside).
 async fn describe_sqlite(pool: &sqlx::AnyPool) -> Schema {
     let mut schema = Schema::default();
-    let objects = rows_in(
+    let files: Vec<String> = rows_in(
         pool,
-        "SELECT name, type, COALESCE(sql, '') AS sql FROM sqlite_master \
-         WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' \
-         AND name <> '_sqlx_migrations' ORDER BY name",
+        "SELECT name FROM pragma_database_list WHERE name <> 'temp' ORDER BY seq",
     )
-    .await;
-    for object in objects {
+    .await
+    .iter()
+    .map(|row| text(row, "name"))
+    .collect();
+    let mut objects = Vec::new();
+    for file in &files {
+        for object in rows_in(
+            pool,
+            &format!(
+                "SELECT name, type, COALESCE(sql, '') AS sql FROM {file}.sqlite_master \
+                 WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' \
+                 AND name <> '_sqlx_migrations' ORDER BY name"
+            ),
+        )
+        .await
+        {
+            let name = text(&object, "name");
+            if files.len() > 1 {
+                // The layout of an SQLite file: the logs in the log file.
+                let expected = if LOG_FILE.contains(&name.as_str()) {
+                    "log"
+                } else {
+                    "main"
+                };
+                assert_eq!(file, expected, "{name} is in the wrong file");
+            }
+            objects.push((file.clone(), object));
+        }
+    }
+    for (file, object) in objects {
         let name = text(&object, "name");
         let info = rows_in(
             pool,
             &format!(
-                "SELECT name, type, \"notnull\" AS not_null, pk FROM pragma_table_info('{name}') \
-                 ORDER BY cid"
+                "SELECT name, type, \"notnull\" AS not_null, pk \
+                 FROM pragma_table_info('{name}', '{file}') ORDER BY cid"
             ),
         )
         .await;
@@ -128,8 +165,8 @@ async fn describe_sqlite(pool: &sqlx::AnyPool) -> Schema {
         let indexes = rows_in(
             pool,
             &format!(
-                "SELECT name, \"unique\" AS is_unique, origin FROM pragma_index_list('{name}') \
-                 ORDER BY name"
+                "SELECT name, \"unique\" AS is_unique, origin \
+                 FROM pragma_index_list('{name}', '{file}') ORDER BY name"
             ),
         )
         .await;
@@ -137,7 +174,9 @@ async fn describe_sqlite(pool: &sqlx::AnyPool) -> Schema {
             let index_name = text(&index, "name");
             let columns: Vec<String> = rows_in(
                 pool,
-                &format!("SELECT name FROM pragma_index_info('{index_name}') ORDER BY seqno"),
+                &format!(
+                    "SELECT name FROM pragma_index_info('{index_name}', '{file}') ORDER BY seqno"
+                ),
             )
             .await
             .iter()
@@ -149,7 +188,9 @@ async fn describe_sqlite(pool: &sqlx::AnyPool) -> Schema {
                 _ => {
                     let sql = rows_in(
                         pool,
-                        &format!("SELECT sql FROM sqlite_master WHERE name = '{index_name}'"),
+                        &format!(
+                            "SELECT sql FROM {file}.sqlite_master WHERE name = '{index_name}'"
+                        ),
                     )
                     .await;
                     let sql = text(&sql[0], "sql");
@@ -347,10 +388,11 @@ fn differences(left: &Schema, right: &Schema) -> Vec<String> {
     found
 }
 
-const LOGS_AND_BOOKKEEPING: [&str; 8] = [
+const LOGS_AND_BOOKKEEPING: [&str; 9] = [
     "events",
     "pull_log",
     "quarantine",
+    "log_state",
     "sync_state",
     "sink_state",
     "projection_tables",
@@ -432,6 +474,17 @@ fn declared_migrated_tables() -> BTreeMap<&'static str, Table> {
                     column("received_at", "bigint", true),
                 ],
                 &["id"],
+                &[],
+            ),
+        ),
+        (
+            "log_state",
+            table(
+                vec![
+                    column("name", "text", true),
+                    column("value", "bigint", true),
+                ],
+                &["name"],
                 &[],
             ),
         ),

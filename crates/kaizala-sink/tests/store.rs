@@ -169,7 +169,7 @@ async fn poison(sink: &Sink, kind: &str) {
         ]
     };
     for sql in statements {
-        sqlx::raw_sql(sql).execute(sink.pool()).await.unwrap();
+        sqlx::raw_sql(sql).execute(sink.log_pool()).await.unwrap();
     }
 }
 
@@ -658,7 +658,10 @@ async fn a_locked_sqlite_database_is_named() {
     let store = sink.event_store();
     // Another process holds the write lock longer than the busy timeout.
     use sqlx::Connection;
-    let mut holder = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    // Appends write the log file, beside the database file.
+    let mut holder = sqlx::AnyConnection::connect(&format!("{}-log", db.url))
+        .await
+        .unwrap();
     sqlx::raw_sql("BEGIN IMMEDIATE; INSERT INTO sync_state (sync_key, updated_at) VALUES ('x', 0)")
         .execute(&mut holder)
         .await

@@ -123,7 +123,7 @@ async fn upgrade(db: &TestDb, held: &Held) -> (Sink, Vec<String>) {
     let mut lost = Vec::new();
     let sink = db.connect().await;
     let status = sink.status().await.unwrap();
-    assert_eq!(status.schema_version, 3, "migrated");
+    assert_eq!(status.schema_version, 4, "migrated");
     assert!(
         status.tables.iter().all(|t| t.state == "outdated"),
         "no table of 0.1 was built from the logs: {:?}",

@@ -43,9 +43,12 @@ pub type Expected = BTreeMap<&'static str, u64>;
 
 /// Appends `n` events of the mixed workload (ids starting `prefix`) to the
 /// log as the receiver would have — positions 1…N, the body byte for byte,
-/// 64 rows a statement, `FILL_BATCH` a transaction — and sets `log_head`;
-/// returns the rows projecting them should give, per table.
-pub async fn fill_log(conn: &mut AnyConnection, sqlite: bool, prefix: &str, n: usize) -> Expected {
+/// 64 rows a statement, `FILL_BATCH` a transaction, through the sink's
+/// log pool (an SQLite file keeps its logs in a file of their own) — and
+/// sets the logs' `head`; returns the rows projecting them should give,
+/// per table.
+pub async fn fill_log(sink: &Sink, sqlite: bool, prefix: &str, n: usize) -> Expected {
+    let mut conn = sink.log_pool().acquire().await.unwrap();
     let mut expected = Expected::new();
     let received = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -100,7 +103,7 @@ pub async fn fill_log(conn: &mut AnyConnection, sqlite: bool, prefix: &str, n: u
         tx.commit().await.unwrap();
         i = end;
     }
-    sqlx::query("UPDATE sink_state SET value = $1 WHERE name = 'log_head'")
+    sqlx::query("UPDATE log_state SET value = $1 WHERE name = 'head'")
         .bind(n as i64)
         .execute(&mut *conn)
         .await

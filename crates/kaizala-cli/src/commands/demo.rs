@@ -229,13 +229,15 @@ fn prepare_database(db: &str) -> CliResult<String> {
             .hint("give --db a file path; use `kaizala ingest --db postgres://…` for PostgreSQL"));
     }
     let path = Path::new(db.strip_prefix("sqlite://").unwrap_or(db));
-    for suffix in ["", "-wal", "-shm"] {
-        let file = format!("{}{suffix}", path.display());
+    for (i, file) in kaizala_sink::sqlite_files(path).into_iter().enumerate() {
         match std::fs::remove_file(&file) {
-            Ok(()) if suffix.is_empty() => eprintln!("replacing {file} (the demo starts empty)"),
+            Ok(()) if i == 0 => {
+                eprintln!("replacing {} (the demo starts empty)", file.display());
+            }
             Ok(()) => {}
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
             Err(err) => {
+                let file = file.display();
                 return Err(CliError::new(format!("cannot replace {file}: {err}")));
             }
         }
@@ -306,12 +308,12 @@ mod tests {
     fn the_demo_database_starts_empty() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("demo.db");
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-log", "-log-wal", "-log-shm"] {
             std::fs::write(format!("{}{suffix}", db.display()), "old").unwrap();
         }
         let url = prepare_database(&format!("sqlite://{}", db.display())).unwrap();
         assert_eq!(url, db.display().to_string());
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", "-log", "-log-wal", "-log-shm"] {
             assert!(!Path::new(&format!("{}{suffix}", db.display())).exists());
         }
         assert!(prepare_database("postgres://x@localhost/db").is_err());

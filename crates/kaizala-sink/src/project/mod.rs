@@ -26,6 +26,7 @@
 //!   operation answers) becomes a row of `projection_errors` with the JSON
 //!   path at fault, and the projector moves on. It never blocks.
 
+mod backlog;
 pub(crate) mod derive;
 pub mod rebuild;
 pub mod status;
@@ -49,11 +50,13 @@ use crate::writer::Writer;
 /// side by side).
 const PROJECTOR_LOCK: i64 = 0x6b7a_7072; // "kzpr"
 
-/// Entries read per batch (PostgreSQL).
+/// Entries read per batch (PostgreSQL, and an SQLite file, whose appends
+/// go to a file of their own).
 pub const DEFAULT_BATCH: usize = 2_000;
 
-/// Entries read per batch on SQLite, whose one write lock acknowledgements
-/// wait for while a batch is written: smaller batches keep that wait short.
+/// Entries read per batch on SQLite in memory, whose one connection the
+/// event store waits for while a batch is written: smaller batches keep
+/// that wait short.
 pub const DEFAULT_SQLITE_BATCH: usize = 500;
 
 /// How often an idle projector looks for entries other processes logged
@@ -75,6 +78,14 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a standby projector waits before trying for the lock again.
 const STANDBY_POLL: Duration = Duration::from_secs(1);
 
+/// How many batches of entries the event store may append ahead of this
+/// process's running projector before its appends wait for the next batch
+/// (at most 250 ms each time): so the most acknowledgements per second are
+/// the most the machine can also project, and the tables never fall far
+/// behind. A projector that commits nothing for that long stops holding
+/// them back; without a projector in the process nothing waits.
+pub const BACKLOG_BATCHES: i64 = 3;
+
 /// How often a running projector looks for outdated tables to rebuild.
 const OUTDATED_POLL: Duration = Duration::from_secs(5);
 
@@ -83,6 +94,8 @@ const OUTDATED_POLL: Duration = Duration::from_secs(5);
 pub(crate) struct Shared {
     /// Notified when the event store commits new events.
     pub appended: Arc<Notify>,
+    /// How far the event store may run ahead of a running projector.
+    pub backlog: backlog::Backlog,
     /// One batch at a time in this process.
     turn: tokio::sync::Mutex<()>,
     /// The table states, cached by generation.
@@ -201,15 +214,16 @@ pub(crate) fn whoami() -> String {
 
 impl Projector {
     pub(crate) fn new(db: Db, shared: Arc<Shared>) -> Projector {
-        let batch = match db.backend {
-            Backend::Sqlite => DEFAULT_SQLITE_BATCH,
-            Backend::Postgres => DEFAULT_BATCH,
+        // The appends of an SQLite file have a write lock of their own.
+        let batch = match (db.backend, &db.log_file) {
+            (Backend::Sqlite, None) => DEFAULT_SQLITE_BATCH,
+            _ => DEFAULT_BATCH,
         };
         Projector { db, shared, batch }
     }
 
     /// The same projector reading `entries` log entries per batch (default
-    /// [`DEFAULT_BATCH`]; [`DEFAULT_SQLITE_BATCH`] on SQLite).
+    /// [`DEFAULT_BATCH`]; [`DEFAULT_SQLITE_BATCH`] on SQLite in memory).
     pub fn with_batch(mut self, entries: usize) -> Projector {
         self.batch = entries.max(1);
         self
@@ -321,6 +335,10 @@ impl Projector {
                     Ok(true) => {
                         holding = true;
                         tracing::info!("projector: projecting");
+                        if let Ok(watermark) = self.watermark(c).await {
+                            let limit = BACKLOG_BATCHES * self.batch as i64;
+                            self.shared.backlog.projecting(Some((limit, watermark)));
+                        }
                     }
                     Ok(false) => {
                         pause(&mut stopped, STANDBY_POLL).await;
@@ -389,6 +407,7 @@ impl Projector {
                 }
             }
         }
+        self.shared.backlog.projecting(None);
         if let Some(c) = conn.as_mut() {
             self.drop_role(c).await;
         }
@@ -486,9 +505,9 @@ impl Projector {
     /// Projects one batch: the one read ahead during the last step if there
     /// is one (topped up to a full batch), else one read now. On
     /// PostgreSQL, whose batches are written on a connection of their own,
-    /// the next batch is read and derived while this one is written: the
-    /// process's share (reading, decoding, deriving) and the server's
-    /// (writing, committing) overlap instead of taking turns.
+    /// and on an SQLite file, whose log file the pool reads, the next batch
+    /// is read and derived while this one is written: reading, decoding and
+    /// deriving overlap with writing and committing instead of taking turns.
     async fn step(
         &self,
         conn: &mut AnyConnection,
@@ -504,19 +523,34 @@ impl Projector {
             },
         };
         let rows = std::mem::take(&mut batch.derived.rows);
-        let written = match batches.as_deref_mut() {
+        let (written, next) = match batches.as_deref_mut() {
             Some(pg) => {
-                let (written, next) =
-                    tokio::join!(self.commit(Writing::Postgres(pg), &batch, rows), async {
-                        self.read_after(conn, &batch, self.batch).await
-                    });
-                if let (Ok(Step::Projected(_)), Ok(next)) = (&written, next) {
-                    *ahead = next;
-                }
-                written
+                tokio::join!(self.commit(Writing::Postgres(pg), &batch, rows), async {
+                    self.read_after(conn, &batch, self.batch).await
+                })
             }
-            None => self.commit(Writing::Any(conn), &batch, rows).await,
+            // An SQLite file: the log is read on a pooled connection, which
+            // attaches the log file read-only, while this one writes.
+            None if self.db.log_file.is_some() => {
+                tokio::join!(self.commit(Writing::Any(conn), &batch, rows), async {
+                    let doing = "reading the log";
+                    let mut reader = self
+                        .db
+                        .pool
+                        .acquire()
+                        .await
+                        .map_err(|e| self.db.error(doing, e))?;
+                    self.read_after(&mut reader, &batch, self.batch).await
+                })
+            }
+            None => (
+                self.commit(Writing::Any(conn), &batch, rows).await,
+                Ok(None),
+            ),
         };
+        if let (Ok(Step::Projected(_)), Ok(next)) = (&written, next) {
+            *ahead = next;
+        }
         match written {
             Err(err) if batch.entries.len() > 1 && !err.is_transient() => {
                 // Something in one entry the database refuses: the entries
@@ -644,6 +678,8 @@ impl Projector {
         stats.errors += step.errors;
         stats.watermark = last;
         stats.last_lag_ms = step.lag_ms;
+        drop(stats);
+        self.shared.backlog.projected(last);
         Ok(Step::Projected(step))
     }
 

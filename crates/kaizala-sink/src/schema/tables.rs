@@ -61,6 +61,25 @@ pub(crate) const QUARANTINE: TableDef = TableDef {
     indexes: &[],
 };
 
+/// The logs' counters: `head`, the last position given out (positions are
+/// taken from it inside the appending transaction, so they become visible
+/// in order).
+pub(crate) const LOG_STATE: TableDef = TableDef {
+    name: "log_state",
+    kind: Kind::Bookkeeping,
+    version: 1,
+    columns: &[req("name", Text, Key), req("value", BigInt, Replace)],
+    key: &["name"],
+    unique: &[],
+    indexes: &[],
+};
+
+/// What an SQLite database file keeps in its logs' own file, `<file>-log`
+/// (`crate::log_file`): everything an acknowledgement or a sync appends to,
+/// so that appending never waits for the projector's write lock.
+pub(crate) const LOG_FILE: [&TableDef; 5] =
+    [&EVENTS, &PULL_LOG, &QUARANTINE, &SYNC_STATE, &LOG_STATE];
+
 // ---- bookkeeping ------------------------------------------------------------
 
 /// Pull cursors.
@@ -78,8 +97,7 @@ pub(crate) const SYNC_STATE: TableDef = TableDef {
     indexes: &[],
 };
 
-/// Named positions and who holds which role: `log_head` (the last position
-/// given out), `watermark` (the last position projected), `generation`
+/// Named positions and who holds which role: `watermark` (the last position projected), `generation`
 /// (bumped whenever tables are swapped), `handler_watermark`, `projector`,
 /// `rebuild`.
 pub(crate) const SINK_STATE: TableDef = TableDef {
@@ -456,10 +474,11 @@ pub(crate) const PROJECTION_ERRORS: TableDef = TableDef {
 };
 
 /// Every table, logs first, in the order the schema is documented.
-pub(crate) const ALL: [&TableDef; 19] = [
+pub(crate) const ALL: [&TableDef; 20] = [
     &EVENTS,
     &PULL_LOG,
     &QUARANTINE,
+    &LOG_STATE,
     &SYNC_STATE,
     &SINK_STATE,
     &PROJECTION_TABLES,

@@ -172,23 +172,23 @@ impl<F: FnMut(&SyncProgress)> Run<'_, F> {
         let db = self.db;
         let n = documents.len() as u64;
         let now = now_millis();
-        let _turn = db.turns.background().await;
+        let _turn = db.log_turns.background().await;
         let mut tx = db
-            .pool
+            .log_pool
             .begin_with(db.backend.begin_write())
             .await
-            .map_err(|e| db.error("starting a sync transaction", e))?;
+            .map_err(|e| db.log_error("starting a sync transaction", e))?;
         log::append_documents(&mut tx, documents, now)
             .await
-            .map_err(|e| db.error("appending to the pull log", e))?;
+            .map_err(|e| db.log_error("appending to the pull log", e))?;
         for cursor in cursors {
             state::set(&mut tx, &cursor.key, cursor.at, now)
                 .await
-                .map_err(|e| db.error("saving a sync cursor", e))?;
+                .map_err(|e| db.log_error("saving a sync cursor", e))?;
         }
         tx.commit()
             .await
-            .map_err(|e| db.error("committing pulled documents", e))?;
+            .map_err(|e| db.log_error("committing pulled documents", e))?;
         self.report.documents += n;
         Ok(())
     }

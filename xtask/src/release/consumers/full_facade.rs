@@ -55,7 +55,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("synced {} groups into {}", report.groups, sink.database());
     sink.close().await;
-    for suffix in ["", "-wal", "-shm"] {
+    // The database file and its log file, each with its -wal and -shm.
+    for suffix in ["", "-wal", "-shm", "-log", "-log-wal", "-log-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
 
