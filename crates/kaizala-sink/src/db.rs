@@ -746,7 +746,8 @@ impl Db {
         match self.backend {
             Backend::Sqlite => {
                 let mut setup = format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL;",
+                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
+                     PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
                     self.target.busy_timeout.as_millis()
                 );
                 if let Some(log) = &self.log_file {
