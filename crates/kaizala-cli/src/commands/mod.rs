@@ -91,7 +91,8 @@ pub enum Command {
 /// The database to use.
 #[derive(Debug, Clone, Args)]
 pub struct DbArgs {
-    /// The database: a file path or `sqlite://PATH` for SQLite, or
+    /// The database: a file path or `sqlite://PATH` for SQLite (whose logs
+    /// are kept beside it in `PATH-log`: copy the two together), or
     /// `postgres://USER:PASSWORD@HOST:PORT/DATABASE` (add
     /// `?sslmode=verify-full&sslrootcert=CA.pem` for a server off this
     /// machine).

@@ -9,8 +9,8 @@
 //! - **logs** (`events`, `pull_log`, `quarantine`): the source of truth,
 //!   appended to and never rewritten; created and upgraded by the embedded
 //!   migrations (whose result a test compares with these declarations);
-//! - **bookkeeping** (`sync_state`, `sink_state`, `projection_tables`,
-//!   `handler_queue`): cursors and state, also migrated;
+//! - **bookkeeping** (`log_state`, `sync_state`, `sink_state`,
+//!   `projection_tables`, `handler_queue`): cursors and state, also migrated;
 //! - **projections** (everything a dashboard reads): derived from the logs
 //!   by the projector, never migrated but rebuilt — a projected table whose
 //!   declaration changed (its [`TableDef::version`]) is rebuilt from the logs
