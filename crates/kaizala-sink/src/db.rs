@@ -465,10 +465,6 @@ impl Db {
             .as_deref()
             .map(crate::log_file::path_of)
             .filter(|log| writing || log.is_file());
-        let log_pool = match &log_file {
-            Some(log) if writing => Some(open_log(&target, log, &pragmas).await?),
-            _ => None,
-        };
         let mut session = match (target.backend, &target.schema) {
             (Backend::Sqlite, _) => vec![pragmas.clone()],
             (Backend::Postgres, Some(schema)) => vec![search_path(schema)],
@@ -506,6 +502,11 @@ impl Db {
             }
             let _ = probe.close().await;
         }
+        // After the database file answered: a wrong path makes no log file.
+        let log_pool = match &log_file {
+            Some(log) if writing => Some(open_log(&target, log, &pragmas).await?),
+            _ => None,
+        };
         let options = if session.is_empty() {
             options
         } else {

@@ -120,3 +120,19 @@ async fn a_missing_log_file_is_one_clear_error() {
         assert!(!text.contains('\n'), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_file_that_is_not_a_database_gets_no_log_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(&path, "these are notes, not a database\n".repeat(200)).unwrap();
+    let err = match Sink::connect(path.to_str().unwrap()).await {
+        Ok(_) => panic!("a text file opened as a sink"),
+        Err(err) => err,
+    };
+    assert!(!err.to_string().contains('\n'), "{err}");
+    assert!(
+        !dir.path().join("notes.txt-log").exists(),
+        "a log file was made beside it"
+    );
+}
