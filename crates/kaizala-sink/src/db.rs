@@ -323,7 +323,7 @@ fn percent_decode(text: &str) -> Result<String, String> {
 }
 
 /// Escapes what would end or alter the path part of an `sqlite://` URL.
-fn percent_encode_path(path: &str) -> String {
+pub(crate) fn percent_encode_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for c in path.chars() {
         match c {
@@ -456,10 +456,7 @@ impl Db {
             (Backend::Sqlite, false) => options.max_connections(4),
             (Backend::Postgres, _) => options.max_connections(8),
         };
-        let pragmas = format!(
-            "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL;",
-            target.busy_timeout.as_millis()
-        );
+        let pragmas = sqlite_pragmas(&target, "FULL");
         let log_file = target
             .file
             .as_deref()
@@ -510,14 +507,7 @@ impl Db {
         let options = if session.is_empty() {
             options
         } else {
-            let session = session.join("; ");
-            options.after_connect(move |conn, _meta| {
-                let session = session.clone();
-                Box::pin(async move {
-                    conn.execute(session.as_str()).await?;
-                    Ok(())
-                })
-            })
+            with_session(options, session.join("; "))
         };
         let pool = options
             .connect(&target.url)
@@ -563,9 +553,8 @@ impl Db {
             .await
             .map_err(|e| connect_error(&self.target, e))?;
         let setup = format!(
-            "PRAGMA busy_timeout = {}; PRAGMA synchronous = FULL; {}; \
-             PRAGMA log.synchronous = FULL;",
-            self.target.busy_timeout.as_millis(),
+            "{} {}; PRAGMA log.synchronous = FULL;",
+            sqlite_pragmas(&self.target, "FULL"),
             crate::log_file::attach_sql(log, false)
         );
         conn.execute(setup.as_str())
@@ -657,20 +646,34 @@ async fn open_log(target: &Target, log: &Path, pragmas: &str) -> Result<AnyPool,
         .await
         .map_err(failed)?;
     let _ = probe.close().await;
-    let pragmas = pragmas.to_owned();
-    AnyPoolOptions::new()
+    let options = AnyPoolOptions::new()
         .acquire_timeout(Duration::from_secs(30))
-        .max_connections(2)
-        .after_connect(move |conn, _meta| {
-            let pragmas = pragmas.clone();
-            Box::pin(async move {
-                conn.execute(pragmas.as_str()).await?;
-                Ok(())
-            })
-        })
+        .max_connections(2);
+    with_session(options, pragmas.to_owned())
         .connect(&url)
         .await
         .map_err(failed)
+}
+
+/// `options` running `session` on every connection they open.
+fn with_session(options: AnyPoolOptions, session: String) -> AnyPoolOptions {
+    options.after_connect(move |conn, _meta| {
+        let session = session.clone();
+        Box::pin(async move {
+            conn.execute(session.as_str()).await?;
+            Ok(())
+        })
+    })
+}
+
+/// The session settings of an SQLite connection: the busy timeout, and
+/// `synchronous` (`FULL` where commits must reach the disk, `NORMAL` for
+/// derived data).
+fn sqlite_pragmas(target: &Target, synchronous: &str) -> String {
+    format!(
+        "PRAGMA busy_timeout = {}; PRAGMA synchronous = {synchronous};",
+        target.busy_timeout.as_millis()
+    )
 }
 
 /// A connection for long work of its own (the projector, a rebuild).
@@ -747,9 +750,8 @@ impl Db {
         match self.backend {
             Backend::Sqlite => {
                 let mut setup = format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; \
-                     PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
-                    self.target.busy_timeout.as_millis()
+                    "{} PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+                    sqlite_pragmas(&self.target, "NORMAL")
                 );
                 if let Some(log) = &self.log_file {
                     setup.push(' ');

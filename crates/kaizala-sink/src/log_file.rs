@@ -38,8 +38,13 @@ pub(crate) const SUFFIX: &str = "-log";
 
 /// The log file of the SQLite database file `file`.
 pub(crate) fn path_of(file: &Path) -> PathBuf {
+    suffixed(file, SUFFIX)
+}
+
+/// `file` with `suffix` added to its name.
+fn suffixed(file: &Path, suffix: &str) -> PathBuf {
     let mut name = file.as_os_str().to_owned();
-    name.push(SUFFIX);
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -59,32 +64,18 @@ pub fn sqlite_files(file: &Path) -> Vec<PathBuf> {
     let log = path_of(file);
     [file, log.as_path()]
         .into_iter()
-        .flat_map(|f| {
-            ["", "-wal", "-shm"].map(|suffix| {
-                let mut name = f.as_os_str().to_owned();
-                name.push(suffix);
-                PathBuf::from(name)
-            })
-        })
+        .flat_map(|f| ["", "-wal", "-shm"].map(|suffix| suffixed(f, suffix)))
         .collect()
 }
 
 /// `ATTACH DATABASE` of the log file `log` as `log`, read-only or not.
 pub(crate) fn attach_sql(log: &Path, read_only: bool) -> String {
     let absolute = std::path::absolute(log).unwrap_or_else(|_| log.to_path_buf());
-    // A URI (sqlx opens connections with SQLITE_OPEN_URI), for `mode=ro`.
-    let mut uri = String::from("file:");
-    for c in absolute.to_string_lossy().chars() {
-        match c {
-            '%' => uri.push_str("%25"),
-            '?' => uri.push_str("%3F"),
-            '#' => uri.push_str("%23"),
-            '\'' => uri.push_str("''"),
-            c => uri.push(c),
-        }
-    }
+    // A URI (sqlx opens connections with SQLITE_OPEN_URI), for `mode=ro`;
+    // its path escaped as the sink's URLs are, then quoted for SQL.
+    let path = crate::db::percent_encode_path(&absolute.to_string_lossy()).replace('\'', "''");
     let mode = if read_only { "ro" } else { "rw" };
-    format!("ATTACH DATABASE '{uri}?mode={mode}' AS log")
+    format!("ATTACH DATABASE 'file:{path}?mode={mode}' AS log")
 }
 
 /// Moves the tables of [`LOG_FILE`] that are still in the database file
