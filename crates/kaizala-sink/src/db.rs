@@ -676,6 +676,13 @@ fn sqlite_pragmas(target: &Target, synchronous: &str) -> String {
     )
 }
 
+/// The connection the projector writes its batches on
+/// ([`Db::batch_writer`]).
+pub(crate) enum BatchWriter {
+    Postgres(sqlx::PgConnection),
+    Sqlite(crate::direct::Direct),
+}
+
 /// A connection for long work of its own (the projector, a rebuild).
 pub(crate) enum Conn {
     /// From the pool (SQLite in memory: there is only the one).
@@ -729,20 +736,36 @@ impl Db {
         Ok(Conn::Own(conn))
     }
 
-    /// On PostgreSQL, a connection set as [`Db::derived_writer`]'s but of
-    /// the driver's own kind, for the projector's batches: it can `COPY`
-    /// (`crate::writer`). `None` on SQLite.
-    pub(crate) async fn batch_writer(&self) -> Result<Option<sqlx::PgConnection>, SinkError> {
-        if self.backend != Backend::Postgres {
-            return Ok(None);
+    /// The connection the projector writes its batches on, set as
+    /// [`Db::derived_writer`]'s (`crate::writer`): on PostgreSQL one of the
+    /// driver's own kind, which can `COPY`; on an SQLite file one of the
+    /// projector's own ([`crate::direct`]). `None` on SQLite in memory,
+    /// whose one connection is the pool's.
+    pub(crate) async fn batch_writer(&self) -> Result<Option<BatchWriter>, SinkError> {
+        match (self.backend, &self.target.file) {
+            (Backend::Postgres, _) => {
+                let mut conn = sqlx::PgConnection::connect(&self.target.url)
+                    .await
+                    .map_err(|e| connect_error(&self.target, e))?;
+                conn.execute(self.derived_setup().as_str())
+                    .await
+                    .map_err(|e| self.error("opening a connection for the projector", e))?;
+                Ok(Some(BatchWriter::Postgres(conn)))
+            }
+            (Backend::Sqlite, Some(file)) if !self.target.memory => {
+                let (file, setup) = (file.clone(), self.derived_setup());
+                let opened =
+                    tokio::task::spawn_blocking(move || crate::direct::Direct::open(&file, &setup))
+                        .await
+                        .map_err(|e| SinkError::Database {
+                            doing: "opening a connection for the projector",
+                            source: Box::new(e),
+                        })?;
+                let direct = opened.map_err(|e| connect_error(&self.target, e))?;
+                Ok(Some(BatchWriter::Sqlite(direct)))
+            }
+            _ => Ok(None),
         }
-        let mut conn = sqlx::PgConnection::connect(&self.target.url)
-            .await
-            .map_err(|e| connect_error(&self.target, e))?;
-        conn.execute(self.derived_setup().as_str())
-            .await
-            .map_err(|e| self.error("opening a connection for the projector", e))?;
-        Ok(Some(conn))
     }
 
     /// The session settings of a connection that writes derived data.
@@ -750,7 +773,8 @@ impl Db {
         match self.backend {
             Backend::Sqlite => {
                 let mut setup = format!(
-                    "{} PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384;",
+                    "{} PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384; \
+                     PRAGMA temp_store = MEMORY;",
                     sqlite_pragmas(&self.target, "NORMAL")
                 );
                 if let Some(log) = &self.log_file {

@@ -79,6 +79,7 @@
 //! [`EventQueue`]: kaizala_webhook::store::EventQueue
 
 mod db;
+mod direct;
 mod error;
 mod export;
 mod fnv;

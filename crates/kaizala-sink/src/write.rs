@@ -13,9 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use sqlx::Any;
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::{Any, Row};
 
 use crate::db::{Backend, chunk_sizes, placeholders};
 use crate::normalise::Rows;
@@ -28,7 +28,7 @@ use crate::schema::tables::{
     ACTIONS, ANSWERS, ATTACHMENTS, EVENT_INDEX, GROUPS, MEMBER_CHANGES, MEMBERS, MESSAGES,
     PROJECTION_ERRORS, REACTIONS, RESPONSES,
 };
-use crate::writer::Writer;
+use crate::writer::{Fetched, Writer};
 
 /// How far apart a pushed announcement and the same one pulled may have
 /// been seen: the platform retried a delivery for two days.
@@ -139,14 +139,14 @@ pub(crate) async fn insert_many(
     cols: usize,
     tail: &str,
     rows: Vec<Vec<Arg>>,
-) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+) -> Result<Vec<Fetched>, sqlx::Error> {
     if !tail.contains("RETURNING") {
         insert_counted(conn, head, cols, tail, rows).await?;
         return Ok(Vec::new());
     }
     let mut returned = Vec::new();
     for (sql, args) in chunked(conn, head, cols, tail, rows) {
-        returned.extend(conn.fetch_all(query(&sql, args)).await?);
+        returned.extend(conn.fetch_all(&sql, args).await?);
     }
     Ok(returned)
 }
@@ -162,7 +162,7 @@ pub(crate) async fn insert_counted(
 ) -> Result<u64, sqlx::Error> {
     let mut changed = 0;
     for (sql, args) in chunked(conn, head, cols, tail, rows) {
-        changed += conn.execute(query(&sql, args)).await?;
+        changed += conn.execute(&sql, args).await?;
     }
     Ok(changed)
 }
@@ -425,22 +425,22 @@ async fn write_announcement(
     let tail = ACTIONS.upsert_tail(target, &[]);
     let cols = ACTIONS.columns.len();
     let stored = conn
-        .fetch_optional(query(
+        .fetch_optional(
             &format!("SELECT 1 FROM {target} WHERE action_id = $1"),
             vec![(&row.action_id).into()],
-        ))
+        )
         .await?
         .is_some();
     // Projected before (a batch again, a rebuild's catch-up): the row its
     // event went into, whatever key it has now.
     let merged = match (&row.event_id, stored) {
         (Some(event_id), false) => conn
-            .fetch_optional(query(
+            .fetch_optional(
                 &format!("SELECT action_id FROM {target} WHERE event_id = $1 LIMIT 1"),
                 vec![event_id.into()],
-            ))
+            )
             .await?
-            .map(|r| r.try_get::<String, _>(0))
+            .map(|r| r.text(0))
             .transpose()?,
         _ => None,
     };
@@ -460,7 +460,7 @@ async fn write_announcement(
             "event_id = action_id"
         };
         let found = conn
-            .fetch_optional(query(
+            .fetch_optional(
                 &format!(
                     "SELECT action_id FROM {target} WHERE action_type = 'Announcement' AND {which} \
                  AND group_id {eq} $1 AND title {eq} $2 AND text {eq} $3 \
@@ -477,17 +477,17 @@ async fn write_announcement(
                     row.created_at.map(|t| t + ANNOUNCEMENT_WINDOW_MS).into(),
                     row.created_at.into(),
                 ],
-            ))
+            )
             .await?;
         if let Some(found) = found {
-            let found: String = found.try_get(0)?;
+            let found = found.text(0)?;
             if provisional {
                 row.action_id = found;
             } else {
-                conn.execute(query(
+                conn.execute(
                     &format!("UPDATE {target} SET action_id = $1 WHERE action_id = $2"),
                     vec![(&row.action_id).into(), found.into()],
-                ))
+                )
                 .await?;
             }
         }
@@ -546,8 +546,8 @@ async fn write_responses(
     // returned: kept as stored.
     let mut changed = HashMap::new();
     for row in returned {
-        let id: String = row.try_get(0)?;
-        let replaced = row.try_get::<Option<i64>, _>(1)?.is_some();
+        let id = row.text(0)?;
+        let replaced = row.int(1)?.is_some();
         changed.insert(id, replaced);
     }
     let mut fresh = Vec::new();
@@ -569,7 +569,7 @@ async fn write_responses(
     for row in repeated {
         let returned = insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
         match returned.first() {
-            Some(r) if r.try_get::<Option<i64>, _>(1)?.is_some() => {
+            Some(r) if r.int(1)?.is_some() => {
                 applied.responses_updated += 1;
                 clear_answers(conn, answers, &row.response_id).await?;
                 write_answers(conn, answers, &[&row]).await?;
@@ -589,10 +589,10 @@ async fn clear_answers(
     target: &str,
     response_id: &str,
 ) -> Result<(), sqlx::Error> {
-    conn.execute(query(
+    conn.execute(
         &format!("DELETE FROM {target} WHERE response_id = $1"),
         vec![response_id.into()],
-    ))
+    )
     .await?;
     Ok(())
 }
@@ -668,14 +668,14 @@ async fn write_members(
                 write_member_ops(conn, target, std::mem::take(&mut segment)).await?;
                 let which = if subscribers { "=" } else { "<>" };
                 removed += conn
-                    .execute(query(
+                    .execute(
                         &format!(
                             "DELETE FROM {target} WHERE group_id = $1 \
                          AND COALESCE(role, '') {which} '{SUBSCRIBER}' \
                          AND (listed_at IS NULL OR listed_at < $2)"
                         ),
                         vec![group_id.into(), since.into()],
-                    ))
+                    )
                     .await?;
             }
             op => segment.push(op),
@@ -721,10 +721,10 @@ async fn write_member_ops(
                 group_id,
                 member_id,
             } => {
-                conn.execute(query(
+                conn.execute(
                     &format!("DELETE FROM {target} WHERE group_id = $1 AND member_id = $2"),
                     vec![group_id.into(), member_id.into()],
-                ))
+                )
                 .await?;
             }
             // Listings end segments: none is in one.

@@ -1,22 +1,23 @@
 //! The connection the projected tables are written on ([`Writer`]): sqlx's
-//! `Any` connection, which every backend speaks, or on PostgreSQL the
-//! driver's own connection, which can also take rows by `COPY … FROM
-//! STDIN` — a little over half the CPU of the same rows by multi-row
-//! `INSERT` (the `project` bench, docs/benchmarks.md), which `Any` cannot
-//! send.
+//! `Any` connection, which every backend speaks; on PostgreSQL the driver's
+//! own connection, which can also take rows by `COPY … FROM STDIN` — a
+//! little over half the CPU of the same rows by multi-row `INSERT` (the
+//! `project` bench, docs/benchmarks.md), which `Any` cannot send; and on an
+//! SQLite file a connection of the projector's own ([`crate::direct`]),
+//! which runs a whole batch on one blocking thread with its statements
+//! kept prepared.
 //!
-//! Statements are built once, as `Any` queries (`crate::write::query`), and
-//! run on either: PostgreSQL's connection runs them through its own `Any`
+//! Statements are SQL text and [`Arg`]s, made once (`crate::write`), and run
+//! on any of them: PostgreSQL's connection runs them through its own `Any`
 //! backend, so values are bound and rows decoded exactly as on the pool.
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Execute, PgConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Execute, PgConnection, Row};
 use sqlx_core::any::AnyConnectionBackend;
 
-use crate::write::{Arg, storable};
+use crate::write::{Arg, query, storable};
 
 /// Where derived rows are written (inside the caller's transaction).
 #[async_trait]
@@ -24,20 +25,14 @@ pub(crate) trait Writer: Send {
     /// sqlx's name of the backend (`"SQLite"`, `"PostgreSQL"`).
     fn backend_name(&self) -> &str;
 
-    /// Runs `query`; the rows it changed.
-    async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> sqlx::Result<u64>;
+    /// Runs `sql` with `args` bound in order; the rows it changed.
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64>;
 
-    /// Runs `query`; every row it returned.
-    async fn fetch_all<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Vec<AnyRow>>;
+    /// Runs `sql` with `args`; every row it returned.
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Vec<Fetched>>;
 
-    /// Runs `query`; its first row, if any.
-    async fn fetch_optional<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Option<AnyRow>>;
+    /// Runs `sql` with `args`; its first row, if any.
+    async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Option<Fetched>>;
 
     /// Appends `rows` (each `columns`' values, in order) to `target` by
     /// `COPY`; `false`, having written nothing, where the connection cannot
@@ -52,37 +47,79 @@ pub(crate) trait Writer: Send {
     }
 }
 
+/// A row a [`Writer`] returned.
+pub(crate) enum Fetched {
+    /// From sqlx.
+    Any(AnyRow),
+    /// From the SQLite projector's own connection, a value per column
+    /// (`NULL` as `Arg::Text(None)`).
+    Values(Vec<Arg>),
+}
+
+impl Fetched {
+    /// Column `index` as text (an error if it is `NULL` or not text).
+    pub fn text(&self, index: usize) -> sqlx::Result<String> {
+        match self {
+            Fetched::Any(row) => row.try_get(index),
+            Fetched::Values(values) => match values.get(index) {
+                Some(Arg::Text(Some(text))) => Ok(text.clone()),
+                other => Err(not_a(index, "text", other)),
+            },
+        }
+    }
+
+    /// Column `index` as an integer, `None` for `NULL`.
+    pub fn int(&self, index: usize) -> sqlx::Result<Option<i64>> {
+        match self {
+            Fetched::Any(row) => row.try_get(index),
+            Fetched::Values(values) => match values.get(index) {
+                Some(Arg::Int(value)) => Ok(*value),
+                Some(Arg::Text(None) | Arg::Float(None)) => Ok(None),
+                other => Err(not_a(index, "an integer", other)),
+            },
+        }
+    }
+}
+
+fn not_a(index: usize, what: &str, found: Option<&Arg>) -> sqlx::Error {
+    sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: format!("expected {what}, found {found:?}").into(),
+    }
+}
+
 #[async_trait]
 impl Writer for AnyConnection {
     fn backend_name(&self) -> &str {
         AnyConnection::backend_name(self)
     }
 
-    async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> sqlx::Result<u64> {
-        Ok(query.execute(self).await?.rows_affected())
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {
+        Ok(query(sql, args).execute(self).await?.rows_affected())
     }
 
-    async fn fetch_all<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Vec<AnyRow>> {
-        query.fetch_all(self).await
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Vec<Fetched>> {
+        let rows = query(sql, args).fetch_all(self).await?;
+        Ok(rows.into_iter().map(Fetched::Any).collect())
     }
 
-    async fn fetch_optional<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Option<AnyRow>> {
-        query.fetch_optional(self).await
+    async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Option<Fetched>> {
+        Ok(query(sql, args)
+            .fetch_optional(self)
+            .await?
+            .map(Fetched::Any))
     }
 }
 
-/// A query's text, whether its statement is kept prepared, and its values.
-fn parts<'q>(
-    mut query: Query<'q, Any, AnyArguments<'q>>,
-) -> sqlx::Result<(&'q str, bool, Option<AnyArguments<'q>>)> {
+/// `sql` and `args` as sqlx's `Any` backend takes them: the text, whether
+/// its statement is kept prepared, and the values.
+fn parts(
+    sql: &str,
+    args: Vec<Arg>,
+) -> sqlx::Result<(&str, bool, Option<sqlx::any::AnyArguments<'_>>)> {
+    let mut query = query(sql, args);
     let arguments = query.take_arguments().map_err(sqlx::Error::Encode)?;
-    Ok((query.sql(), Execute::persistent(&query), arguments))
+    Ok((sql, Execute::persistent(&query), arguments))
 }
 
 #[async_trait]
@@ -91,8 +128,8 @@ impl Writer for PgConnection {
         AnyConnectionBackend::name(self)
     }
 
-    async fn execute<'q>(&mut self, query: Query<'q, Any, AnyArguments<'q>>) -> sqlx::Result<u64> {
-        let (sql, persistent, arguments) = parts(query)?;
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {
+        let (sql, persistent, arguments) = parts(sql, args)?;
         let mut results = AnyConnectionBackend::fetch_many(self, sql, persistent, arguments);
         let mut changed = 0;
         while let Some(result) = results.try_next().await? {
@@ -103,23 +140,18 @@ impl Writer for PgConnection {
         Ok(changed)
     }
 
-    async fn fetch_all<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Vec<AnyRow>> {
-        let (sql, persistent, arguments) = parts(query)?;
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Vec<Fetched>> {
+        let (sql, persistent, arguments) = parts(sql, args)?;
         AnyConnectionBackend::fetch_many(self, sql, persistent, arguments)
-            .try_filter_map(|result| async move { Ok(result.right()) })
+            .try_filter_map(|result| async move { Ok(result.right().map(Fetched::Any)) })
             .try_collect()
             .await
     }
 
-    async fn fetch_optional<'q>(
-        &mut self,
-        query: Query<'q, Any, AnyArguments<'q>>,
-    ) -> sqlx::Result<Option<AnyRow>> {
-        let (sql, persistent, arguments) = parts(query)?;
-        AnyConnectionBackend::fetch_optional(self, sql, persistent, arguments).await
+    async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Option<Fetched>> {
+        let (sql, persistent, arguments) = parts(sql, args)?;
+        let row = AnyConnectionBackend::fetch_optional(self, sql, persistent, arguments).await?;
+        Ok(row.map(Fetched::Any))
     }
 
     async fn copy_rows(

@@ -38,7 +38,8 @@ use serde::Serialize;
 use sqlx::{AnyConnection, Connection, PgConnection, Row};
 use tokio::sync::{Notify, watch};
 
-use crate::db::{Backend, Conn, Db, now_millis};
+use crate::db::{Backend, BatchWriter, Conn, Db, now_millis};
+use crate::direct::Direct;
 use crate::error::SinkError;
 use crate::log;
 use crate::schema::ensure::TableStates;
@@ -416,9 +417,9 @@ impl Projector {
         }
     }
 
-    /// The projector's connections: one for everything, and on PostgreSQL
-    /// one its batches are written on, which can `COPY` (`crate::writer`).
-    async fn connections(&self) -> Result<(Conn, Option<PgConnection>), SinkError> {
+    /// The projector's connections: one for everything, and (but on SQLite
+    /// in memory) one its batches are written on ([`Db::batch_writer`]).
+    async fn connections(&self) -> Result<(Conn, Option<BatchWriter>), SinkError> {
         Ok((
             self.db.derived_writer().await?,
             self.db.batch_writer().await?,
@@ -503,15 +504,15 @@ impl Projector {
     }
 
     /// Projects one batch: the one read ahead during the last step if there
-    /// is one (topped up to a full batch), else one read now. On
-    /// PostgreSQL, whose batches are written on a connection of their own,
-    /// and on an SQLite file, whose log file the pool reads, the next batch
-    /// is read and derived while this one is written: reading, decoding and
-    /// deriving overlap with writing and committing instead of taking turns.
+    /// is one (topped up to a full batch), else one read now. Where batches
+    /// are written on a connection of their own (all but SQLite in memory),
+    /// the next batch is read and derived on `conn` while this one is
+    /// written: reading, decoding and deriving overlap with writing and
+    /// committing instead of taking turns.
     async fn step(
         &self,
         conn: &mut AnyConnection,
-        mut batches: Option<&mut PgConnection>,
+        mut batches: Option<&mut BatchWriter>,
         ahead: &mut Option<Prepared>,
     ) -> Result<Step, SinkError> {
         let _turn = self.shared.turn.lock().await;
@@ -524,25 +525,10 @@ impl Projector {
         };
         let rows = std::mem::take(&mut batch.derived.rows);
         let (written, next) = match batches.as_deref_mut() {
-            Some(pg) => {
-                tokio::join!(self.commit(Writing::Postgres(pg), &batch, rows), async {
-                    self.read_after(conn, &batch, self.batch).await
-                })
-            }
-            // An SQLite file: the log is read on a pooled connection, which
-            // attaches the log file read-only, while this one writes.
-            None if self.db.log_file.is_some() => {
-                tokio::join!(self.commit(Writing::Any(conn), &batch, rows), async {
-                    let doing = "reading the log";
-                    let mut reader = self
-                        .db
-                        .pool
-                        .acquire()
-                        .await
-                        .map_err(|e| self.db.error(doing, e))?;
-                    self.read_after(&mut reader, &batch, self.batch).await
-                })
-            }
+            Some(writer) => tokio::join!(
+                self.commit(Writing::of(writer), &batch, rows),
+                self.read_after(conn, &batch, self.batch)
+            ),
             None => (
                 self.commit(Writing::Any(conn), &batch, rows).await,
                 Ok(None),
@@ -564,7 +550,7 @@ impl Projector {
                             .await?;
                     let rows = std::mem::take(&mut one.derived.rows);
                     let on = match batches.as_deref_mut() {
-                        Some(pg) => Writing::Postgres(pg),
+                        Some(writer) => Writing::of(writer),
                         None => Writing::Any(&mut *conn),
                     };
                     let step = match self.commit(on, &one, rows).await {
@@ -704,6 +690,14 @@ impl Projector {
             Writing::Postgres(conn) => {
                 in_transaction(conn, begin, self.db.backend, expected, rows, targets, last).await
             }
+            Writing::Sqlite(direct) => {
+                let (backend, targets) = (self.db.backend, targets.clone());
+                direct
+                    .transaction(async move |tx: &mut dyn Writer| {
+                        write_checked(tx, backend, expected, rows, &targets, last).await
+                    })
+                    .await
+            }
         };
         written.map_err(|e| self.db.error(doing, e))
     }
@@ -813,12 +807,21 @@ impl Prepared {
     }
 }
 
-/// The connection a batch is written on: the projector's own, or on
-/// PostgreSQL the driver's own connection, which can `COPY`
-/// ([`crate::writer`]).
+/// The connection a batch is written on: the projector's own, or its
+/// [`BatchWriter`] ([`crate::writer`]).
 enum Writing<'c> {
     Any(&'c mut AnyConnection),
     Postgres(&'c mut PgConnection),
+    Sqlite(&'c Direct),
+}
+
+impl<'c> Writing<'c> {
+    fn of(writer: &'c mut BatchWriter) -> Writing<'c> {
+        match writer {
+            BatchWriter::Postgres(conn) => Writing::Postgres(conn),
+            BatchWriter::Sqlite(direct) => Writing::Sqlite(direct),
+        }
+    }
 }
 
 /// [`Projector::write_batch`] on `conn`, in a transaction begun with
@@ -838,12 +841,28 @@ where
     <C::Database as sqlx::Database>::Connection: Writer,
 {
     let mut tx = conn.begin_with(begin).await?;
-    if positions(&mut *tx, backend, true).await? != expected {
+    let written = write_checked(&mut *tx, backend, expected, rows, targets, last).await?;
+    if written.is_some() {
+        tx.commit().await?;
+    }
+    Ok(written)
+}
+
+/// Inside a write transaction: writes `rows` and moves the watermark to
+/// `last`, if the watermark and generation are still `expected`.
+async fn write_checked(
+    tx: &mut dyn Writer,
+    backend: Backend,
+    expected: (i64, i64),
+    rows: crate::normalise::Rows,
+    targets: &Targets,
+    last: i64,
+) -> Result<Option<Applied>, sqlx::Error> {
+    if positions(tx, backend, true).await? != expected {
         return Ok(None);
     }
-    let applied = write::apply(&mut *tx, rows, targets).await?;
-    advance(&mut *tx, last).await?;
-    tx.commit().await?;
+    let applied = write::apply(tx, rows, targets).await?;
+    advance(tx, last).await?;
     Ok(Some(applied))
 }
 
@@ -869,9 +888,9 @@ pub(crate) async fn positions(
     );
     let mut watermark = 0;
     let mut generation = 0;
-    for row in conn.fetch_all(query(&sql, vec![])).await? {
-        let name: String = row.try_get(0)?;
-        let value: Option<i64> = row.try_get(1)?;
+    for row in conn.fetch_all(&sql, vec![]).await? {
+        let name = row.text(0)?;
+        let value = row.int(1)?;
         match name.as_str() {
             "watermark" => watermark = value.unwrap_or(0),
             _ => generation = value.unwrap_or(0),
@@ -883,10 +902,10 @@ pub(crate) async fn positions(
 /// Moves the watermark to `to` and notes who projected, when.
 async fn advance(conn: &mut dyn Writer, to: i64) -> Result<(), sqlx::Error> {
     let now = now_millis();
-    conn.execute(query(
+    conn.execute(
         "UPDATE sink_state SET value = $1, updated_at = $2 WHERE name = 'watermark'",
         vec![to.into(), now.into()],
-    ))
+    )
     .await?;
     note(conn, "projector", Some(to), &whoami(), now).await
 }
@@ -899,12 +918,12 @@ pub(crate) async fn note(
     detail: &str,
     at: i64,
 ) -> Result<(), sqlx::Error> {
-    conn.execute(query(
+    conn.execute(
         "INSERT INTO sink_state (name, value, detail, updated_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (name) DO UPDATE SET value = excluded.value, detail = excluded.detail, \
          updated_at = excluded.updated_at",
         vec![name.into(), value.into(), detail.into(), at.into()],
-    ))
+    )
     .await?;
     Ok(())
 }

@@ -1,0 +1,354 @@
+//! The SQLite projector's own connection ([`Direct`]): each batch is written
+//! in one transaction on a blocking thread, through rusqlite, with every
+//! statement kept prepared.
+//!
+//! Through sqlx each statement of a batch is a message to the connection's
+//! worker thread and back, and each value goes through sqlx's `Any` types;
+//! a batch of 2,000 entries is some thousands of statements. Here the
+//! thread that writes is the thread that runs the batch, and a batch's
+//! statements are prepared once per connection, not once per batch.
+//!
+//! The same statements are run as on the other [`Writer`]s
+//! (`crate::write` makes them): one way to write the tables, three
+//! connections it runs on.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::{Null, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+
+use crate::write::{Arg, storable};
+use crate::writer::{Fetched, Writer};
+
+/// Statements a connection keeps prepared: every statement a batch runs,
+/// with room (the tables' upserts in four chunk sizes each, the
+/// announcement and member statements, the watermark's).
+const PREPARED: usize = 256;
+
+/// The projector's connection to an SQLite file (cheap to clone: one
+/// connection, used by one batch at a time).
+#[derive(Clone)]
+pub(crate) struct Direct {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Direct")
+    }
+}
+
+impl Direct {
+    /// Opens `file` read-write and runs `setup` (the session's pragmas, the
+    /// log file's `ATTACH`).
+    pub(crate) fn open(file: &Path, setup: &str) -> sqlx::Result<Direct> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(file, flags).map_err(error)?;
+        conn.set_prepared_statement_cache_capacity(PREPARED);
+        conn.execute_batch(setup).map_err(error)?;
+        Ok(Direct {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `work` in a write transaction (`BEGIN IMMEDIATE`) on a blocking
+    /// thread, and commits if it returns `Some`; `None` or an error rolls
+    /// back. A caller that stops waiting (its future dropped) rolls it back
+    /// too: the next statement `work` runs fails.
+    pub(crate) async fn transaction<T, F>(&self, work: F) -> sqlx::Result<Option<T>>
+    where
+        F: AsyncFnOnce(&mut dyn Writer) -> sqlx::Result<Option<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let _stop = StopOnDrop(stopped.clone());
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+            let mut writer = DirectWriter {
+                conn: &mut conn,
+                stopped: &stopped,
+            };
+            // `work` never waits on anything but this thread's statements,
+            // so blocking on it is only a way to run it here.
+            let done = runtime.block_on(work(&mut writer));
+            let done = match done {
+                Ok(Some(value)) => conn
+                    .execute_batch("COMMIT")
+                    .map_err(error)
+                    .map(|()| Some(value)),
+                other => other,
+            };
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            done
+        })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the projector's writing thread failed: {e}")))?
+    }
+}
+
+/// Tells the writing thread its caller stopped waiting.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// [`Direct`]'s connection inside a transaction.
+struct DirectWriter<'c> {
+    conn: &'c mut Connection,
+    stopped: &'c AtomicBool,
+}
+
+impl DirectWriter<'_> {
+    /// `sql` prepared (from the cache), `args` bound.
+    fn statement(&self, sql: &str, args: &[Arg]) -> sqlx::Result<rusqlite::CachedStatement<'_>> {
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(sqlx::Error::Protocol(
+                "the projector stopped waiting for its batch".to_owned(),
+            ));
+        }
+        let mut statement = self.conn.prepare_cached(sql).map_err(error)?;
+        for index in 1..=statement.parameter_count() {
+            let at = parameter_at(statement.parameter_name(index), index).ok_or_else(|| {
+                sqlx::Error::Protocol(format!("parameter {index} of `{sql}` has no number"))
+            })?;
+            let arg = args.get(at).ok_or_else(|| {
+                sqlx::Error::Protocol(format!(
+                    "`{sql}` takes parameter {} but has {} values",
+                    at + 1,
+                    args.len()
+                ))
+            })?;
+            let bound = match arg {
+                Arg::Text(Some(text)) => {
+                    statement.raw_bind_parameter(index, storable(text).as_ref())
+                }
+                Arg::Text(None) | Arg::Int(None) | Arg::Float(None) => {
+                    statement.raw_bind_parameter(index, Null)
+                }
+                Arg::Int(Some(n)) => statement.raw_bind_parameter(index, n),
+                Arg::Float(Some(f)) => statement.raw_bind_parameter(index, f),
+                Arg::Bytes(bytes) => statement.raw_bind_parameter(index, bytes.as_slice()),
+            };
+            bound.map_err(error)?;
+        }
+        Ok(statement)
+    }
+
+    fn rows(&self, sql: &str, args: &[Arg], limit: usize) -> sqlx::Result<Vec<Fetched>> {
+        let mut statement = self.statement(sql, args)?;
+        let columns = statement.column_count();
+        let mut rows = statement.raw_query();
+        let mut fetched = Vec::new();
+        while fetched.len() < limit
+            && let Some(row) = rows.next().map_err(error)?
+        {
+            let values = (0..columns)
+                .map(|i| row.get_ref(i).map(value).map_err(error))
+                .collect::<sqlx::Result<_>>()?;
+            fetched.push(Fetched::Values(values));
+        }
+        Ok(fetched)
+    }
+}
+
+/// Where the value of parameter `index` (from 1) is in a statement's
+/// values: `$N` and `?N` name it, a bare `?` is the next in order.
+fn parameter_at(name: Option<&str>, index: usize) -> Option<usize> {
+    match name {
+        None => Some(index - 1),
+        Some(name) => name
+            .strip_prefix(['$', '?'])
+            .and_then(|n| n.parse::<usize>().ok())
+            .filter(|n| *n >= 1)
+            .map(|n| n - 1),
+    }
+}
+
+fn value(value: ValueRef<'_>) -> Arg {
+    match value {
+        ValueRef::Null => Arg::Text(None),
+        ValueRef::Integer(n) => Arg::Int(Some(n)),
+        ValueRef::Real(f) => Arg::Float(Some(f)),
+        ValueRef::Text(text) => Arg::Text(Some(String::from_utf8_lossy(text).into_owned())),
+        ValueRef::Blob(bytes) => Arg::Bytes(bytes.to_vec()),
+    }
+}
+
+#[async_trait]
+impl Writer for DirectWriter<'_> {
+    fn backend_name(&self) -> &str {
+        "SQLite"
+    }
+
+    async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {
+        let mut statement = self.statement(sql, &args)?;
+        Ok(statement.raw_execute().map_err(error)? as u64)
+    }
+
+    async fn fetch_all(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Vec<Fetched>> {
+        self.rows(sql, &args, usize::MAX)
+    }
+
+    async fn fetch_optional(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<Option<Fetched>> {
+        Ok(self.rows(sql, &args, 1)?.pop())
+    }
+}
+
+/// rusqlite's error as sqlx's: SQLite's own errors keep their extended code
+/// (`crate::db` tells a busy database by it, as from sqlx's).
+fn error(err: rusqlite::Error) -> sqlx::Error {
+    match err {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            sqlx::Error::Database(Box::new(SqliteFailure {
+                code: failure.extended_code,
+                message: message.unwrap_or_else(|| failure.to_string()),
+            }))
+        }
+        other => sqlx::Error::Protocol(other.to_string()),
+    }
+}
+
+/// An error SQLite returned on [`Direct`]'s connection.
+#[derive(Debug)]
+struct SqliteFailure {
+    /// The extended result code.
+    code: i32,
+    message: String,
+}
+
+impl std::fmt::Display for SqliteFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "(code: {}) {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for SqliteFailure {}
+
+impl sqlx::error::DatabaseError for SqliteFailure {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<Cow<'_, str>> {
+        Some(self.code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        match self.code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+                sqlx::error::ErrorKind::UniqueViolation
+            }
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => sqlx::error::ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => sqlx::error::ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => sqlx::error::ErrorKind::CheckViolation,
+            _ => sqlx::error::ErrorKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_found_by_their_number() {
+        assert_eq!(parameter_at(None, 3), Some(2));
+        assert_eq!(parameter_at(Some("$1"), 5), Some(0));
+        assert_eq!(parameter_at(Some("?12"), 1), Some(11));
+        assert_eq!(parameter_at(Some("$0"), 1), None);
+        assert_eq!(parameter_at(Some(":name"), 1), None);
+    }
+
+    #[tokio::test]
+    async fn a_batch_commits_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.db");
+        // An empty file is an empty database; `open` makes no file.
+        std::fs::File::create(&file).unwrap();
+        let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
+        direct
+            .transaction(async |w: &mut dyn Writer| {
+                w.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)", vec![])
+                    .await?;
+                Ok(Some(()))
+            })
+            .await
+            .unwrap();
+        let insert = "INSERT INTO t (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = $2";
+        // Committed: values bound by their number, text with a NUL stored as
+        // every backend stores it, rows read back.
+        let read = direct
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute(insert, vec!["a\0b".into(), 1.into()]).await?;
+                w.execute(insert, vec!["c".into(), Arg::Int(None)]).await?;
+                w.fetch_all("SELECT k, n FROM t ORDER BY k", vec![])
+                    .await
+                    .map(Some)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].text(0).unwrap(), "a\u{fffd}b");
+        assert_eq!(read[0].int(1).unwrap(), Some(1));
+        assert_eq!(read[1].int(1).unwrap(), None);
+        // `None`: rolled back.
+        let none = direct
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute(insert, vec!["d".into(), 4.into()]).await?;
+                Ok(None::<()>)
+            })
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        // An error: rolled back, the database's code kept.
+        let err = direct
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute(insert, vec!["e".into(), 5.into()]).await?;
+                w.execute("INSERT INTO t (k, n) VALUES ('a\u{fffd}b', 9)", vec![])
+                    .await?;
+                Ok(Some(()))
+            })
+            .await
+            .unwrap_err();
+        let db = err.as_database_error().expect("a database error");
+        assert!(db.is_unique_violation(), "{err}");
+        let count = direct
+            .transaction(async |w: &mut dyn Writer| {
+                let row = w.fetch_optional("SELECT COUNT(*) FROM t", vec![]).await?;
+                Ok(row.map(|r| r.int(0)))
+            })
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(count, Some(2));
+    }
+}
