@@ -72,6 +72,10 @@ impl Direct {
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
             let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
+            if !conn.is_autocommit() {
+                // Left open by a batch that panicked on this thread.
+                conn.execute_batch("ROLLBACK").map_err(error)?;
+            }
             conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
             let mut writer = DirectWriter {
                 conn: &mut conn,
@@ -106,7 +110,8 @@ impl Drop for StopOnDrop {
     }
 }
 
-/// [`Direct`]'s connection inside a transaction.
+/// [`Direct`]'s connection inside a transaction (`&mut`: a `Writer` is
+/// `Send`, and a shared rusqlite connection is not).
 struct DirectWriter<'c> {
     conn: &'c mut Connection,
     stopped: &'c AtomicBool,
@@ -293,6 +298,15 @@ mod tests {
         // An empty file is an empty database; `open` makes no file.
         std::fs::File::create(&file).unwrap();
         let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
+        async fn rows(direct: &Direct) -> i64 {
+            let count = direct
+                .transaction(async |w: &mut dyn Writer| {
+                    let row = w.fetch_optional("SELECT COUNT(*) FROM t", vec![]).await?;
+                    Ok(row.map(|r| r.int(0)))
+                })
+                .await;
+            count.unwrap().unwrap().unwrap().unwrap()
+        }
         direct
             .transaction(async |w: &mut dyn Writer| {
                 w.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)", vec![])
@@ -340,15 +354,19 @@ mod tests {
             .unwrap_err();
         let db = err.as_database_error().expect("a database error");
         assert!(db.is_unique_violation(), "{err}");
-        let count = direct
-            .transaction(async |w: &mut dyn Writer| {
-                let row = w.fetch_optional("SELECT COUNT(*) FROM t", vec![]).await?;
-                Ok(row.map(|r| r.int(0)))
+        assert_eq!(rows(&direct).await, 2);
+        // A batch that panics leaves its transaction open on the thread;
+        // the next one rolls it back and goes on.
+        let panicked = direct
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute(insert, vec!["f".into(), 6.into()]).await?;
+                if w.backend_name() == "SQLite" {
+                    panic!("a batch that panics");
+                }
+                Ok(Some(()))
             })
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(count, Some(2));
+            .await;
+        assert!(panicked.is_err());
+        assert_eq!(rows(&direct).await, 2);
     }
 }
