@@ -680,7 +680,25 @@ fn sqlite_pragmas(target: &Target, synchronous: &str) -> String {
 /// ([`Db::batch_writer`]).
 pub(crate) enum BatchWriter {
     Postgres(sqlx::PgConnection),
-    Sqlite(crate::direct::Direct),
+    /// On an SQLite file, a second connection reads the log: the next
+    /// batch is read while one is written, and through rusqlite a row of
+    /// the log is one copy of its body rather than a message from sqlx's
+    /// worker thread and two conversions.
+    Sqlite {
+        writer: crate::direct::Direct,
+        log_reader: crate::direct::Direct,
+    },
+}
+
+impl BatchWriter {
+    /// The connection the log is read on beside this one, if any (else the
+    /// projector's [`Db::derived_writer`]).
+    pub(crate) fn log_reader(&self) -> Option<crate::direct::Direct> {
+        match self {
+            BatchWriter::Sqlite { log_reader, .. } => Some(log_reader.clone()),
+            BatchWriter::Postgres(_) => None,
+        }
+    }
 }
 
 /// A connection for long work of its own (the projector, a rebuild).
@@ -754,15 +772,17 @@ impl Db {
             }
             (Backend::Sqlite, Some(file)) if !self.target.memory => {
                 let (file, setup) = (file.clone(), self.derived_setup());
-                let opened =
-                    tokio::task::spawn_blocking(move || crate::direct::Direct::open(&file, &setup))
-                        .await
-                        .map_err(|e| SinkError::Database {
-                            doing: "opening a connection for the projector",
-                            source: Box::new(e),
-                        })?;
-                let direct = opened.map_err(|e| connect_error(&self.target, e))?;
-                Ok(Some(BatchWriter::Sqlite(direct)))
+                let opened = tokio::task::spawn_blocking(move || {
+                    let open = || crate::direct::Direct::open(&file, &setup);
+                    Ok::<_, sqlx::Error>((open()?, open()?))
+                })
+                .await
+                .map_err(|e| SinkError::Database {
+                    doing: "opening a connection for the projector",
+                    source: Box::new(e),
+                })?;
+                let (writer, log_reader) = opened.map_err(|e| connect_error(&self.target, e))?;
+                Ok(Some(BatchWriter::Sqlite { writer, log_reader }))
             }
             _ => Ok(None),
         }

@@ -10,7 +10,9 @@
 //!
 //! The same statements are run as on the other [`Writer`]s
 //! (`crate::write` makes them): one way to write the tables, three
-//! connections it runs on.
+//! connections it runs on. A second `Direct` reads the log for the next
+//! batch while one is written ([`Direct::read`]: a read transaction, no
+//! write lock), so a log row is one copy of its body.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -66,6 +68,24 @@ impl Direct {
         F: AsyncFnOnce(&mut dyn Writer) -> sqlx::Result<Option<T>> + Send + 'static,
         T: Send + 'static,
     {
+        self.run("BEGIN IMMEDIATE", work).await
+    }
+
+    /// Runs `work` in a read transaction (`BEGIN`: one snapshot, no write
+    /// lock) on a blocking thread, as [`Direct::transaction`] does.
+    pub(crate) async fn read<T, F>(&self, work: F) -> sqlx::Result<Option<T>>
+    where
+        F: AsyncFnOnce(&mut dyn Writer) -> sqlx::Result<Option<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run("BEGIN", work).await
+    }
+
+    async fn run<T, F>(&self, begin: &'static str, work: F) -> sqlx::Result<Option<T>>
+    where
+        F: AsyncFnOnce(&mut dyn Writer) -> sqlx::Result<Option<T>> + Send + 'static,
+        T: Send + 'static,
+    {
         let conn = self.conn.clone();
         let stopped = Arc::new(AtomicBool::new(false));
         let _stop = StopOnDrop(stopped.clone());
@@ -76,7 +96,7 @@ impl Direct {
                 // Left open by a batch that panicked on this thread.
                 conn.execute_batch("ROLLBACK").map_err(error)?;
             }
-            conn.execute_batch("BEGIN IMMEDIATE").map_err(error)?;
+            conn.execute_batch(begin).map_err(error)?;
             let mut writer = DirectWriter {
                 conn: &mut conn,
                 stopped: &stopped,
@@ -291,12 +311,17 @@ mod tests {
         assert_eq!(parameter_at(Some(":name"), 1), None);
     }
 
-    #[tokio::test]
-    async fn a_batch_commits_whole_or_not_at_all() {
+    /// An empty file, which is an empty database (`open` makes no file).
+    fn empty_database() -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.db");
-        // An empty file is an empty database; `open` makes no file.
         std::fs::File::create(&file).unwrap();
+        (dir, file)
+    }
+
+    #[tokio::test]
+    async fn a_batch_commits_whole_or_not_at_all() {
+        let (_dir, file) = empty_database();
         let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
         async fn rows(direct: &Direct) -> i64 {
             let count = direct
@@ -368,5 +393,41 @@ mod tests {
             .await;
         assert!(panicked.is_err());
         assert_eq!(rows(&direct).await, 2);
+    }
+
+    #[tokio::test]
+    async fn a_read_sees_the_last_commit_and_takes_no_write_lock() {
+        let (_dir, file) = empty_database();
+        let writer = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
+        let reader = Direct::open(&file, "").unwrap();
+        writer
+            .transaction(async |w: &mut dyn Writer| {
+                w.execute("CREATE TABLE t (n INTEGER)", vec![]).await?;
+                w.execute("INSERT INTO t (n) VALUES (1)", vec![]).await?;
+                Ok(Some(()))
+            })
+            .await
+            .unwrap();
+        // Read while the writer holds the write lock with a row not yet
+        // committed: the read goes through at once (no busy timeout is
+        // set, so waiting for the lock would fail) and sees the last commit.
+        let seen = writer
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute("INSERT INTO t (n) VALUES (2)", vec![]).await?;
+                let read = reader
+                    .read(async |r: &mut dyn Writer| {
+                        let rows = r.fetch_all("SELECT n FROM t ORDER BY n", vec![]).await?;
+                        rows.iter()
+                            .map(|row| row.int(0))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Some)
+                    })
+                    .await?;
+                Ok(Some(read))
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(seen, Some(vec![Some(1)]));
     }
 }

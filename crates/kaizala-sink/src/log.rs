@@ -13,6 +13,7 @@ use sqlx::{AnyConnection, Row};
 use crate::normalise::pulled::Document;
 use crate::schema::tables::PULL_LOG;
 use crate::write::{Arg, insert_many, query};
+use crate::writer::{Fetched, Writer};
 
 /// Takes `n` positions; returns the first (the others follow it).
 pub(crate) async fn reserve(conn: &mut AnyConnection, n: usize) -> Result<i64, sqlx::Error> {
@@ -127,43 +128,40 @@ impl Entry {
 /// Up to `limit` entries of both logs after position `after` and up to
 /// `upto`, in position order.
 pub(crate) async fn read(
-    conn: &mut AnyConnection,
+    conn: &mut dyn Writer,
     after: i64,
     upto: i64,
     limit: usize,
 ) -> Result<Vec<Entry>, sqlx::Error> {
     let limit_arg = i64::try_from(limit).unwrap_or(i64::MAX);
-    let events = query(
-        "SELECT position, event_id, event_type, received_at, payload FROM events \
-         WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
-        vec![after.into(), upto.into(), limit_arg.into()],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let pulled = query(
-        "SELECT position, fetched_at, operation, request, body FROM pull_log \
-         WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
-        vec![after.into(), upto.into(), limit_arg.into()],
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let range = || vec![after.into(), upto.into(), limit_arg.into()];
+    let select = |columns: &str, log: &str| {
+        format!(
+            "SELECT position, {columns} FROM {log} \
+             WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3"
+        )
+    };
+    let events = select("event_id, event_type, received_at, payload", "events");
+    let events = conn.fetch_all(&events, range()).await?;
+    let pulled = select("fetched_at, operation, request, body", "pull_log");
+    let pulled = conn.fetch_all(&pulled, range()).await?;
     let mut entries = Vec::with_capacity(events.len() + pulled.len());
     for row in events {
         entries.push(Entry::Event {
-            position: row.try_get(0)?,
-            event_id: row.try_get(1)?,
-            event_type: row.try_get(2)?,
-            received_at: row.try_get(3)?,
-            payload: row.try_get(4)?,
+            position: required(&row, 0)?,
+            event_id: row.text(1)?,
+            event_type: row.text(2)?,
+            received_at: required(&row, 3)?,
+            payload: row.text(4)?,
         });
     }
     for row in pulled {
         entries.push(Entry::Pulled {
-            position: row.try_get(0)?,
-            fetched_at: row.try_get(1)?,
-            operation: row.try_get(2)?,
-            request: row.try_get(3)?,
-            body: row.try_get(4)?,
+            position: required(&row, 0)?,
+            fetched_at: required(&row, 1)?,
+            operation: row.text(2)?,
+            request: row.text(3)?,
+            body: row.text(4)?,
         });
     }
     // Each list is complete up to its own last position, so the first
@@ -171,4 +169,13 @@ pub(crate) async fn read(
     entries.sort_by_key(Entry::position);
     entries.truncate(limit);
     Ok(entries)
+}
+
+/// Column `index` of a log row: an integer the log's schema never leaves
+/// `NULL`.
+fn required(row: &Fetched, index: usize) -> Result<i64, sqlx::Error> {
+    row.int(index)?.ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: index.to_string(),
+        source: "NULL in a column the log declares NOT NULL".into(),
+    })
 }

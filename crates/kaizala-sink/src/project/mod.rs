@@ -516,9 +516,11 @@ impl Projector {
         ahead: &mut Option<Prepared>,
     ) -> Result<Step, SinkError> {
         let _turn = self.shared.turn.lock().await;
+        let reader = batches.as_deref().and_then(BatchWriter::log_reader);
+        let reader = reader.as_ref();
         let mut batch = match ahead.take() {
-            Some(read) => self.top_up(conn, read).await?,
-            None => match self.prepare(conn).await? {
+            Some(read) => self.top_up(conn, reader, read).await?,
+            None => match self.prepare(conn, reader).await? {
                 Ok(batch) => batch,
                 Err(step) => return Ok(step),
             },
@@ -527,7 +529,7 @@ impl Projector {
         let (written, next) = match batches.as_deref_mut() {
             Some(writer) => tokio::join!(
                 self.commit(Writing::of(writer), &batch, rows),
-                self.read_after(conn, &batch, self.batch)
+                self.read_after(conn, reader, &batch, self.batch)
             ),
             None => (
                 self.commit(Writing::Any(conn), &batch, rows).await,
@@ -574,7 +576,11 @@ impl Projector {
 
     /// Reads the next batch after the stored watermark and derives it; the
     /// step to report instead when there is nothing to project.
-    async fn prepare(&self, conn: &mut AnyConnection) -> Result<Result<Prepared, Step>, SinkError> {
+    async fn prepare(
+        &self,
+        conn: &mut AnyConnection,
+        reader: Option<&Direct>,
+    ) -> Result<Result<Prepared, Step>, SinkError> {
         let doing = "projecting a batch";
         let after = positions(conn, self.db.backend, false)
             .await
@@ -584,9 +590,7 @@ impl Projector {
             return Ok(Err(Step::NothingCurrent));
         }
         let targets = Targets::live(self.db.backend, &states.current);
-        let entries = log::read(conn, after.0, i64::MAX, self.batch)
-            .await
-            .map_err(|e| self.db.error("reading the log", e))?;
+        let entries = self.read_log(conn, reader, after.0, self.batch).await?;
         if entries.is_empty() {
             return Ok(Err(Step::Idle));
         }
@@ -598,15 +602,14 @@ impl Projector {
     async fn read_after(
         &self,
         conn: &mut AnyConnection,
+        reader: Option<&Direct>,
         batch: &Prepared,
         limit: usize,
     ) -> Result<Option<Prepared>, SinkError> {
         let Some(last) = batch.entries.last().map(log::Entry::position) else {
             return Ok(None);
         };
-        let entries = log::read(conn, last, i64::MAX, limit)
-            .await
-            .map_err(|e| self.db.error("reading the log", e))?;
+        let entries = self.read_log(conn, reader, last, limit).await?;
         if entries.is_empty() {
             return Ok(None);
         }
@@ -616,17 +619,39 @@ impl Projector {
         ))
     }
 
+    /// Up to `limit` log entries after position `after`: on `reader` where
+    /// the batches have one ([`BatchWriter::log_reader`]), else on `conn`.
+    async fn read_log(
+        &self,
+        conn: &mut AnyConnection,
+        reader: Option<&Direct>,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<log::Entry>, SinkError> {
+        let read = match reader {
+            Some(direct) => direct
+                .read(async move |r: &mut dyn Writer| {
+                    log::read(r, after, i64::MAX, limit).await.map(Some)
+                })
+                .await
+                .map(Option::unwrap_or_default),
+            None => log::read(conn, after, i64::MAX, limit).await,
+        };
+        read.map_err(|e| self.db.error("reading the log", e))
+    }
+
     /// `batch` with the entries logged since it was read, up to a full
     /// batch (it was read while the one before it was written, so it holds
     /// only what had arrived by then).
     async fn top_up(
         &self,
         conn: &mut AnyConnection,
+        reader: Option<&Direct>,
         mut batch: Prepared,
     ) -> Result<Prepared, SinkError> {
         let room = self.batch.saturating_sub(batch.entries.len());
         if room > 0
-            && let Some(more) = self.read_after(conn, &batch, room).await?
+            && let Some(more) = self.read_after(conn, reader, &batch, room).await?
         {
             batch.extend(more);
         }
@@ -819,7 +844,7 @@ impl<'c> Writing<'c> {
     fn of(writer: &'c mut BatchWriter) -> Writing<'c> {
         match writer {
             BatchWriter::Postgres(conn) => Writing::Postgres(conn),
-            BatchWriter::Sqlite(direct) => Writing::Sqlite(direct),
+            BatchWriter::Sqlite { writer, .. } => Writing::Sqlite(writer),
         }
     }
 }

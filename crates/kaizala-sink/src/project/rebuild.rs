@@ -426,7 +426,7 @@ async fn swap(
         };
         let mut after = report.position;
         loop {
-            let entries = log::read(&mut tx, after, upto, BATCH)
+            let entries = log::read(&mut *tx, after, upto, BATCH)
                 .await
                 .map_err(|e| db.error(doing, e))?;
             let Some(last) = entries.last().map(log::Entry::position) else {
