@@ -681,9 +681,9 @@ fn sqlite_pragmas(target: &Target, synchronous: &str) -> String {
 pub(crate) enum BatchWriter {
     Postgres(sqlx::PgConnection),
     /// On an SQLite file, a second connection reads the log: the next
-    /// batch is read while one is written, and through rusqlite a row of
-    /// the log is one copy of its body rather than a message from sqlx's
-    /// worker thread and two conversions.
+    /// batch is read while one is written, and through rusqlite the log's
+    /// rows are read on the projector's thread rather than sent one by one
+    /// from sqlx's worker thread through its `Any` conversions.
     Sqlite {
         writer: crate::direct::Direct,
         log_reader: crate::direct::Direct,

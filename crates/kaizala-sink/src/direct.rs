@@ -12,7 +12,8 @@
 //! (`crate::write` makes them): one way to write the tables, three
 //! connections it runs on. A second `Direct` reads the log for the next
 //! batch while one is written ([`Direct::read`]: a read transaction, no
-//! write lock), so a log row is one copy of its body.
+//! write lock), so the log's rows are not sent one by one from sqlx's
+//! worker thread.
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -91,33 +92,45 @@ impl Direct {
         let _stop = StopOnDrop(stopped.clone());
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mut conn = conn.lock().unwrap_or_else(|e| e.into_inner());
-            if !conn.is_autocommit() {
-                // Left open by a batch that panicked on this thread.
-                conn.execute_batch("ROLLBACK").map_err(error)?;
-            }
+            let mut conn = RollbackOnDrop(conn.lock().unwrap_or_else(|e| e.into_inner()));
             conn.execute_batch(begin).map_err(error)?;
             let mut writer = DirectWriter {
-                conn: &mut conn,
+                conn: &mut conn.0,
                 stopped: &stopped,
             };
             // `work` never waits on anything but this thread's statements,
             // so blocking on it is only a way to run it here.
-            let done = runtime.block_on(work(&mut writer));
-            let done = match done {
+            match runtime.block_on(work(&mut writer)) {
                 Ok(Some(value)) => conn
                     .execute_batch("COMMIT")
                     .map_err(error)
                     .map(|()| Some(value)),
                 other => other,
-            };
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
             }
-            done
         })
         .await
-        .map_err(|e| sqlx::Error::Protocol(format!("the projector's writing thread failed: {e}")))?
+        .map_err(|e| sqlx::Error::Protocol(format!("the projector's SQLite thread failed: {e}")))?
+    }
+}
+
+/// The connection for one transaction: whatever ends it (`None`, an error,
+/// a commit that failed, `work` panicking), a transaction still open when
+/// it is dropped is rolled back, so the next one starts on a clean
+/// connection.
+struct RollbackOnDrop<'a>(std::sync::MutexGuard<'a, Connection>);
+
+impl std::ops::Deref for RollbackOnDrop<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+impl Drop for RollbackOnDrop<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
     }
 }
 

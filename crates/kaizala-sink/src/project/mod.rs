@@ -506,9 +506,10 @@ impl Projector {
     /// Projects one batch: the one read ahead during the last step if there
     /// is one (topped up to a full batch), else one read now. Where batches
     /// are written on a connection of their own (all but SQLite in memory),
-    /// the next batch is read and derived on `conn` while this one is
-    /// written: reading, decoding and deriving overlap with writing and
-    /// committing instead of taking turns.
+    /// the next batch is read (on `conn`, or on an SQLite file on the batch
+    /// writer's log reader) and derived while this one is written: reading,
+    /// decoding and deriving overlap with writing and committing instead of
+    /// taking turns.
     async fn step(
         &self,
         conn: &mut AnyConnection,
