@@ -370,6 +370,11 @@ pub(crate) struct Db {
     /// The log file, when the logs have one (attached to every connection
     /// of `pool`).
     pub log_file: Option<PathBuf>,
+    /// The connection acknowledged events are appended on, when the logs
+    /// have a file of their own and this `Db` writes
+    /// ([`crate::direct`]: one hop to its thread per batch, where `log_pool`
+    /// takes one per statement); else they go through `log_pool`.
+    pub appender: Option<crate::direct::Direct>,
 }
 
 impl Db {
@@ -500,9 +505,15 @@ impl Db {
             let _ = probe.close().await;
         }
         // After the database file answered: a wrong path makes no log file.
-        let log_pool = match &log_file {
-            Some(log) if writing => Some(open_log(&target, log, &pragmas).await?),
-            _ => None,
+        let (log_pool, appender) = match &log_file {
+            Some(log) if writing => {
+                let pool = open_log(&target, log, &pragmas).await?;
+                (
+                    Some(pool),
+                    Some(open_appender(&target, log, &pragmas).await?),
+                )
+            }
+            _ => (None, None),
         };
         let options = if session.is_empty() {
             options
@@ -525,6 +536,7 @@ impl Db {
             turns,
             target,
             log_file,
+            appender,
         })
     }
 
@@ -653,6 +665,23 @@ async fn open_log(target: &Target, log: &Path, pragmas: &str) -> Result<AnyPool,
         .connect(&url)
         .await
         .map_err(failed)
+}
+
+/// The log file's appender ([`Db::appender`]), set as `log_pool`'s
+/// connections are (made by [`open_log`] first).
+async fn open_appender(
+    target: &Target,
+    log: &Path,
+    pragmas: &str,
+) -> Result<crate::direct::Direct, SinkError> {
+    let (log, pragmas) = (log.to_owned(), pragmas.to_owned());
+    tokio::task::spawn_blocking(move || crate::direct::Direct::open(&log, &pragmas))
+        .await
+        .map_err(|e| SinkError::Database {
+            doing: "opening the log file",
+            source: Box::new(e),
+        })?
+        .map_err(|e| connect_error(target, e))
 }
 
 /// `options` running `session` on every connection they open.

@@ -1,19 +1,28 @@
-//! The SQLite projector's own connection ([`Direct`]): each batch is written
-//! in one transaction on a blocking thread, through rusqlite, with every
-//! statement kept prepared.
+//! A connection of our own to an SQLite file ([`Direct`]) for the two
+//! writers that write the most: each transaction runs on a blocking thread,
+//! through rusqlite, with every statement kept prepared.
 //!
-//! Through sqlx each statement of a batch is a message to the connection's
-//! worker thread and back, and each value goes through sqlx's `Any` types;
-//! a batch of 2,000 entries is some thousands of statements. Here the
-//! thread that writes is the thread that runs the batch, and a batch's
-//! statements are prepared once per connection, not once per batch.
+//! Through sqlx each statement is a message to the connection's worker
+//! thread and back, and each value goes through sqlx's `Any` types. The
+//! projector's batch of 2,000 entries is some thousands of statements; an
+//! acknowledged batch of events is a dozen (begin, the log's positions, the
+//! inserts, commit), and the time they spend passing between threads is
+//! time every event of the batch waits for its answer. Here the thread that
+//! writes is the thread that runs the transaction, and the statements are
+//! prepared once per connection.
 //!
-//! The same statements are run as on the other [`Writer`]s
-//! (`crate::write` makes them): one way to write the tables, three
-//! connections it runs on. A second `Direct` reads the log for the next
-//! batch while one is written ([`Direct::read`]: a read transaction, no
-//! write lock), so the log's rows are not sent one by one from sqlx's
-//! worker thread.
+//! - The projector writes its batches on one ([`Db::batch_writer`]), and a
+//!   second reads the log for the next batch while one is written
+//!   ([`Direct::read`]: a read transaction, no write lock).
+//! - The event store appends acknowledged events to the log file on one
+//!   ([`Db::appender`]).
+//!
+//! The same statements are run as on the other [`Writer`]s (`crate::write`
+//! and `crate::log` make them): one way to write the tables, three kinds of
+//! connection it runs on.
+//!
+//! [`Db::batch_writer`]: crate::db::Db::batch_writer
+//! [`Db::appender`]: crate::db::Db::appender
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -32,11 +41,12 @@ use crate::writer::{Fetched, Writer};
 /// announcement and member statements, the watermark's).
 const PREPARED: usize = 256;
 
-/// The projector's connection to an SQLite file (cheap to clone: one
-/// connection, used by one batch at a time).
+/// A connection to an SQLite file for one writer (cheap to clone: one
+/// connection, used by one transaction at a time).
 #[derive(Clone)]
 pub(crate) struct Direct {
-    conn: Arc<Mutex<Connection>>,
+    /// `None` once closed.
+    conn: Arc<Mutex<Option<Connection>>>,
 }
 
 impl std::fmt::Debug for Direct {
@@ -56,8 +66,20 @@ impl Direct {
         conn.set_prepared_statement_cache_capacity(PREPARED);
         conn.execute_batch(setup).map_err(error)?;
         Ok(Direct {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(Mutex::new(Some(conn))),
         })
+    }
+
+    /// Closes the connection once the transaction in progress, if any, has
+    /// ended; later transactions fail with [`sqlx::Error::PoolClosed`], as
+    /// a closed pool's queries do.
+    pub(crate) async fn close(&self) {
+        let conn = self.conn.clone();
+        let closing = tokio::task::spawn_blocking(move || {
+            conn.lock().unwrap_or_else(|e| e.into_inner()).take()
+        });
+        // Dropping a rusqlite connection closes it.
+        let _ = closing.await;
     }
 
     /// Runs `work` in a write transaction (`BEGIN IMMEDIATE`) on a blocking
@@ -92,10 +114,14 @@ impl Direct {
         let _stop = StopOnDrop(stopped.clone());
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            let mut conn = RollbackOnDrop(conn.lock().unwrap_or_else(|e| e.into_inner()));
+            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(conn) = guard.as_mut() else {
+                return Err(sqlx::Error::PoolClosed);
+            };
+            let conn = RollbackOnDrop(conn);
             conn.execute_batch(begin).map_err(error)?;
             let mut writer = DirectWriter {
-                conn: &mut conn.0,
+                conn: &mut *conn.0,
                 stopped: &stopped,
             };
             // `work` never waits on anything but this thread's statements,
@@ -109,7 +135,7 @@ impl Direct {
             }
         })
         .await
-        .map_err(|e| sqlx::Error::Protocol(format!("the projector's SQLite thread failed: {e}")))?
+        .map_err(|e| sqlx::Error::Protocol(format!("the SQLite connection's thread failed: {e}")))?
     }
 }
 
@@ -117,12 +143,12 @@ impl Direct {
 /// a commit that failed, `work` panicking), a transaction still open when
 /// it is dropped is rolled back, so the next one starts on a clean
 /// connection.
-struct RollbackOnDrop<'a>(std::sync::MutexGuard<'a, Connection>);
+struct RollbackOnDrop<'a>(&'a mut Connection);
 
 impl std::ops::Deref for RollbackOnDrop<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
-        &self.0
+        self.0
     }
 }
 

@@ -16,15 +16,18 @@ use crate::write::{Arg, insert_many, query};
 use crate::writer::{Fetched, Writer};
 
 /// Takes `n` positions; returns the first (the others follow it).
-pub(crate) async fn reserve(conn: &mut AnyConnection, n: usize) -> Result<i64, sqlx::Error> {
+pub(crate) async fn reserve(conn: &mut dyn Writer, n: usize) -> Result<i64, sqlx::Error> {
     let n = i64::try_from(n).unwrap_or(i64::MAX);
-    let last: i64 = query(
-        "UPDATE log_state SET value = value + $1 WHERE name = 'head' RETURNING value",
-        vec![n.into()],
-    )
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get(0)?;
+    let last = conn
+        .fetch_optional(
+            "UPDATE log_state SET value = value + $1 WHERE name = 'head' RETURNING value",
+            vec![n.into()],
+        )
+        .await?
+        .map(|row| row.int(0))
+        .transpose()?
+        .flatten()
+        .ok_or_else(|| sqlx::Error::Protocol("the log has no `head` counter".to_owned()))?;
     Ok(last - n + 1)
 }
 

@@ -429,9 +429,13 @@ impl Sink {
         report::counts(&self.inner.db).await
     }
 
-    /// Closes the pools: waits for queries in flight; later calls fail.
+    /// Closes the pools and the log file's appender: waits for queries in
+    /// flight; later calls fail.
     pub async fn close(&self) {
         self.inner.db.pool.close().await;
         self.inner.db.log_pool.close().await;
+        if let Some(appender) = &self.inner.db.appender {
+            appender.close().await;
+        }
     }
 }

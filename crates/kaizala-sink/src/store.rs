@@ -16,6 +16,10 @@
 //! lock or a deadlock): then each caller's events are tried again in a
 //! transaction of their own, so one event the database rejects does not
 //! fail the others it was batched with.
+//!
+//! On an SQLite file the transaction runs on the log file's own connection
+//! (`Db::appender`, `crate::direct`), in one hop to its thread instead of
+//! one per statement: every event of a batch waits for the hops.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -32,6 +36,7 @@ use crate::log;
 use crate::project::Shared;
 use crate::schema::tables::{EVENTS, QUARANTINE};
 use crate::write::{Arg, insert_counted, query};
+use crate::writer::Writer;
 
 /// The most events one transaction takes.
 pub const MAX_BATCH: usize = 256;
@@ -359,83 +364,110 @@ async fn write_batch(db: &Db, events: &[&IncomingEvent]) -> Result<(Vec<Stored>,
     // The first of each id is a candidate; later ones are duplicates.
     let mut seen = HashSet::new();
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.event_id())).collect();
-    let candidates: Vec<&IncomingEvent> = events
+    let rows: Vec<Vec<Arg>> = events
         .iter()
         .zip(&first)
         .filter(|(_, first)| **first)
-        .map(|(e, _)| *e)
+        .map(|(e, _)| event_args(e))
         .collect();
+    let candidates = rows.len();
 
     let _turn = db.log_turns.ack().await;
-    let mut tx = db
-        .log_pool
-        .begin_with(db.backend.begin_write())
-        .await
-        .map_err(|e| db.log_error("starting a transaction", e))?;
-    // Positions in arrival order; a duplicate's stays unused.
-    let start = log::reserve(&mut tx, candidates.len())
-        .await
-        .map_err(|e| db.log_error("taking log positions", e))?;
-    let rows = candidates
-        .iter()
-        .enumerate()
-        .map(|(i, e)| event_args(start + i as i64, e))
-        .collect();
-    let appended = insert_counted(
-        &mut *tx,
-        &EVENTS.insert_head("events"),
-        EVENTS.columns.len(),
-        " ON CONFLICT (event_id) DO NOTHING",
-        rows,
-    )
-    .await
-    .map_err(|e| db.log_error("appending events", e))?;
-    // Which were new, only asked when some were not: `RETURNING` would
-    // cost every batch a decoded row per event.
-    let inserted: Option<HashSet<String>> = if appended == candidates.len() as u64 {
-        None
-    } else {
-        let last = start + candidates.len() as i64 - 1;
-        let rows = query(
-            "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2",
-            vec![start.into(), last.into()],
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| db.log_error("appending events", e))?;
-        Some(
-            rows.iter()
-                .map(|row| sqlx::Row::try_get::<String, _>(row, 0))
-                .collect::<Result<_, _>>()
-                .map_err(|e| db.log_error("appending events", e))?,
-        )
+    let appended = match &db.appender {
+        Some(direct) => direct
+            .transaction(async move |tx: &mut dyn Writer| append(tx, rows).await.map(Some))
+            .await
+            .map_err(|e| db.log_error("appending events", e))?
+            .ok_or_else(|| SinkError::Database {
+                doing: "appending events",
+                source: "the append's transaction was not committed".into(),
+            })?,
+        None => {
+            let mut tx = db
+                .log_pool
+                .begin_with(db.backend.begin_write())
+                .await
+                .map_err(|e| db.log_error("starting a transaction", e))?;
+            let appended = append(&mut *tx, rows)
+                .await
+                .map_err(|e| db.log_error("appending events", e))?;
+            tx.commit()
+                .await
+                .map_err(|e| db.log_error("committing events", e))?;
+            appended
+        }
     };
-    tx.commit()
-        .await
-        .map_err(|e| db.log_error("committing events", e))?;
 
     let stored = events
         .iter()
         .zip(first)
         .map(|(event, first)| {
-            let new = match &inserted {
+            let new = match &appended.inserted {
                 None => first,
                 Some(inserted) => first && inserted.contains(event.event_id()),
             };
             if new { Stored::New } else { Stored::Duplicate }
         })
         .collect();
-    Ok((stored, start + candidates.len() as i64 - 1))
+    Ok((stored, appended.start + candidates as i64 - 1))
 }
 
-fn event_args(position: i64, incoming: &IncomingEvent) -> Vec<Arg> {
+/// What [`append`] did.
+struct Appended {
+    /// The first position it took.
+    start: i64,
+    /// The ids it stored, when some of the rows were not (`None`: all were).
+    inserted: Option<HashSet<String>>,
+}
+
+/// Appends `rows` (from [`event_args`], each with a distinct `eventId`)
+/// inside the caller's transaction, at positions in their order (the
+/// position of an id stored already stays unused).
+async fn append(tx: &mut dyn Writer, mut rows: Vec<Vec<Arg>>) -> Result<Appended, sqlx::Error> {
+    let start = log::reserve(tx, rows.len()).await?;
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = (start + i as i64).into();
+    }
+    let candidates = rows.len() as u64;
+    let appended = insert_counted(
+        tx,
+        &EVENTS.insert_head("events"),
+        EVENTS.columns.len(),
+        " ON CONFLICT (event_id) DO NOTHING",
+        rows,
+    )
+    .await?;
+    // Which were new, only asked when some were not: `RETURNING` would
+    // cost every batch a decoded row per event.
+    let inserted = if appended == candidates {
+        None
+    } else {
+        let last = start + candidates as i64 - 1;
+        let rows = tx
+            .fetch_all(
+                "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2",
+                vec![start.into(), last.into()],
+            )
+            .await?;
+        Some(
+            rows.iter()
+                .map(|row| row.text(0))
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(Appended { start, inserted })
+}
+
+/// The values of `events`' columns for `incoming`, its position left for
+/// [`append`] to set.
+fn event_args(incoming: &IncomingEvent) -> Vec<Arg> {
     let payload = match std::str::from_utf8(&incoming.body) {
         Ok(text) => text.to_owned(),
         // The receiver only passes UTF-8 JSON; a hand-made event may not be.
         Err(_) => String::from_utf8_lossy(&incoming.body).into_owned(),
     };
     vec![
-        position.into(),
+        Arg::Int(None),
         incoming.event_id().into(),
         incoming.event_type().to_string().into(),
         millis(incoming.received_at).into(),
