@@ -30,7 +30,10 @@ use crate::log::LogFormat;
 /// mimalloc rather than the C library's allocator: the projector and the
 /// receiver allocate many small, short-lived values (decoded JSON, row
 /// values) on several threads, where glibc's malloc and free took over
-/// two fifths of the projector's own CPU time (docs/benchmarks.md).
+/// two fifths of the projector's own CPU time (docs/benchmarks.md). Its
+/// `override` feature (the workspace's `Cargo.toml`) puts SQLite's own
+/// allocations on it too: every text value bound to a statement is copied
+/// into memory SQLite allocates and frees.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
