@@ -149,22 +149,22 @@ pub(crate) async fn read(
     let pulled = select("fetched_at, operation, request, body", "pull_log");
     let pulled = conn.fetch_all(&pulled, range()).await?;
     let mut entries = Vec::with_capacity(events.len() + pulled.len());
-    for row in events {
+    for mut row in events {
         entries.push(Entry::Event {
             position: required(&row, 0)?,
-            event_id: row.text(1)?,
-            event_type: row.text(2)?,
+            event_id: row.take_text(1)?,
+            event_type: row.take_text(2)?,
             received_at: required(&row, 3)?,
-            payload: row.text(4)?,
+            payload: row.take_text(4)?,
         });
     }
-    for row in pulled {
+    for mut row in pulled {
         entries.push(Entry::Pulled {
             position: required(&row, 0)?,
             fetched_at: required(&row, 1)?,
-            operation: row.text(2)?,
-            request: row.text(3)?,
-            body: row.text(4)?,
+            operation: row.take_text(2)?,
+            request: row.take_text(3)?,
+            body: row.take_text(4)?,
         });
     }
     // Each list is complete up to its own last position, so the first

@@ -9,7 +9,8 @@
 //! database file, which holds the projected tables, the views and the
 //! projector's bookkeeping:
 //!
-//! - appends connect to the log file alone (`Db::log_pool`);
+//! - appends connect to the log file alone (`Db::log_pool`, and `Db::appender`
+//!   for acknowledged events);
 //! - every other connection attaches it read-only as `log`: queries name
 //!   the logs' tables as before (SQLite looks an unqualified name up in
 //!   `main`, then in the attached databases), a reader sees both files, and

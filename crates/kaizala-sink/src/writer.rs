@@ -68,6 +68,19 @@ impl Fetched {
         }
     }
 
+    /// Column `index` as text, as [`Fetched::text`] does, moved out of the
+    /// row where it holds the value itself (a log body is read once, not
+    /// copied again); the column is left empty.
+    pub fn take_text(&mut self, index: usize) -> sqlx::Result<String> {
+        match self {
+            Fetched::Any(row) => row.try_get(index),
+            Fetched::Values(values) => match values.get_mut(index) {
+                Some(Arg::Text(Some(text))) => Ok(std::mem::take(text)),
+                other => Err(not_a(index, "text", other.map(|v| &*v))),
+            },
+        }
+    }
+
     /// Column `index` as an integer, `None` for `NULL`.
     pub fn int(&self, index: usize) -> sqlx::Result<Option<i64>> {
         match self {
@@ -240,5 +253,21 @@ mod tests {
             copy_text(&mut out, value);
         }
         assert_eq!(out, "a\\tb\\nc\\\\d\\re\u{fffd}|\\N|-42|0.1|\\N|\\\\x00ab");
+    }
+    #[test]
+    fn a_taken_text_is_moved_out_and_a_wrong_column_is_an_error() {
+        let mut row = Fetched::Values(vec![
+            Arg::Text(Some("body".to_owned())),
+            Arg::Int(Some(7)),
+            Arg::Text(None),
+        ]);
+        assert_eq!(row.text(0).unwrap(), "body");
+        assert_eq!(row.take_text(0).unwrap(), "body");
+        assert_eq!(row.text(0).unwrap(), "", "moved out, not copied");
+        for column in [1, 2, 3] {
+            let err = row.take_text(column).unwrap_err().to_string();
+            assert!(err.contains("expected text"), "column {column}: {err}");
+        }
+        assert_eq!(row.int(1).unwrap(), Some(7), "other columns untouched");
     }
 }
