@@ -508,10 +508,8 @@ impl Db {
         let (log_pool, appender) = match &log_file {
             Some(log) if writing => {
                 let pool = open_log(&target, log, &pragmas).await?;
-                (
-                    Some(pool),
-                    Some(open_appender(&target, log, &pragmas).await?),
-                )
+                let appender = open_direct(&target, log, &pragmas, "opening the log file").await?;
+                (Some(pool), Some(appender))
             }
             _ => (None, None),
         };
@@ -667,18 +665,20 @@ async fn open_log(target: &Target, log: &Path, pragmas: &str) -> Result<AnyPool,
         .map_err(failed)
 }
 
-/// The log file's appender ([`Db::appender`]), set as `log_pool`'s
-/// connections are (made by [`open_log`] first).
-async fn open_appender(
+/// A [`crate::direct::Direct`] connection to `file`, set up with `setup`
+/// (opened on a blocking thread: the projector's batch writer and log
+/// reader, and the log file's appender, [`Db::appender`]).
+async fn open_direct(
     target: &Target,
-    log: &Path,
-    pragmas: &str,
+    file: &Path,
+    setup: &str,
+    doing: &'static str,
 ) -> Result<crate::direct::Direct, SinkError> {
-    let (log, pragmas) = (log.to_owned(), pragmas.to_owned());
-    tokio::task::spawn_blocking(move || crate::direct::Direct::open(&log, &pragmas))
+    let (file, setup) = (file.to_owned(), setup.to_owned());
+    tokio::task::spawn_blocking(move || crate::direct::Direct::open(&file, &setup))
         .await
         .map_err(|e| SinkError::Database {
-            doing: "opening the log file",
+            doing,
             source: Box::new(e),
         })?
         .map_err(|e| connect_error(target, e))
@@ -800,17 +800,10 @@ impl Db {
                 Ok(Some(BatchWriter::Postgres(conn)))
             }
             (Backend::Sqlite, Some(file)) if !self.target.memory => {
-                let (file, setup) = (file.clone(), self.derived_setup());
-                let opened = tokio::task::spawn_blocking(move || {
-                    let open = || crate::direct::Direct::open(&file, &setup);
-                    Ok::<_, sqlx::Error>((open()?, open()?))
-                })
-                .await
-                .map_err(|e| SinkError::Database {
-                    doing: "opening a connection for the projector",
-                    source: Box::new(e),
-                })?;
-                let (writer, log_reader) = opened.map_err(|e| connect_error(&self.target, e))?;
+                let setup = self.derived_setup();
+                let doing = "opening a connection for the projector";
+                let writer = open_direct(&self.target, file, &setup, doing).await?;
+                let log_reader = open_direct(&self.target, file, &setup, doing).await?;
                 Ok(Some(BatchWriter::Sqlite { writer, log_reader }))
             }
             _ => Ok(None),
