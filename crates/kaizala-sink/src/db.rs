@@ -375,7 +375,25 @@ pub(crate) struct Db {
     /// ([`crate::direct`]: one hop to its thread per batch, where `log_pool`
     /// takes one per statement); else they go through `log_pool`.
     pub appender: Option<crate::direct::Direct>,
+    /// The page size of an SQLite file ([`PAGE_SIZE`] when this process
+    /// made it; a file made by an older release keeps its own).
+    pub page_size: Option<u32>,
 }
+
+/// The page size of a new SQLite file (the projected tables; the log file
+/// keeps SQLite's 4 KiB). A survey response's `responses` row is about
+/// 2 KB, so on 4 KiB pages one or two rows fill a page and every page
+/// costs its own write-ahead log frame, checkpoint write and system call;
+/// on 16 KiB pages the ack rate with the projector running rose 10–17%
+/// (docs/benchmarks.md, 2026-12-05 10:30). SQLite fixes it when the file
+/// is first written, so existing files are not changed.
+const PAGE_SIZE: u32 = 16_384;
+
+/// The write-ahead log a projector's connection lets grow before its
+/// commit checkpoints it, in bytes (in pages, whatever the file's page
+/// size): a projected batch writes megabytes, and fewer, larger
+/// checkpoints copy each page once for many batches that rewrote it.
+const PROJECTOR_CHECKPOINT_BYTES: u32 = 64 << 20;
 
 impl Db {
     /// Opens the database at `url` for writing: its schema is migrated and
@@ -475,6 +493,7 @@ impl Db {
         if let Some(log) = &log_file {
             session.push(crate::log_file::attach_sql(log, true));
         }
+        let mut page_size = None;
         if !target.memory {
             // One plain attempt first: the pool retries a failing connection
             // until its acquire timeout and then reports only that, but a
@@ -484,12 +503,19 @@ impl Db {
                 .await
                 .map_err(|e| connect_error(&target, e))?;
             if target.backend == Backend::Sqlite {
-                // WAL is persistent: set once (it needs the write lock).
-                let wal = format!("{pragmas} PRAGMA journal_mode = WAL;");
+                // WAL is persistent: set once (it needs the write lock);
+                // the page size first, which a new file takes from it.
+                let wal =
+                    format!("{pragmas} PRAGMA page_size = {PAGE_SIZE}; PRAGMA journal_mode = WAL;");
                 probe
                     .execute(wal.as_str())
                     .await
                     .map_err(|e| connect_error(&target, e))?;
+                let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+                    .fetch_one(&mut probe)
+                    .await
+                    .map_err(|e| connect_error(&target, e))?;
+                page_size = u32::try_from(size).ok();
             }
             if let Some(schema) = &target.schema {
                 make_schema(&mut probe, schema)
@@ -535,6 +561,7 @@ impl Db {
             target,
             log_file,
             appender,
+            page_size,
         })
     }
 
@@ -814,8 +841,9 @@ impl Db {
     fn derived_setup(&self) -> String {
         match self.backend {
             Backend::Sqlite => {
+                let pages = PROJECTOR_CHECKPOINT_BYTES / self.page_size.unwrap_or(4096).max(512);
                 let mut setup = format!(
-                    "{} PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384; \
+                    "{} PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = {pages}; \
                      PRAGMA temp_store = MEMORY;",
                     sqlite_pragmas(&self.target, "NORMAL")
                 );

@@ -9,7 +9,7 @@ use kaizala_sink::{Sink, SinkError};
 use kaizala_webhook::store::{EventStore, IncomingEvent, Stored};
 use serde_json::json;
 use sqlx::Connection;
-use support::{TestDb, incoming, scalar};
+use support::{TestDb, incoming, raw_sqlite, scalar};
 
 fn message(id: &str) -> IncomingEvent {
     incoming(
@@ -134,5 +134,53 @@ async fn a_file_that_is_not_a_database_gets_no_log_file() {
     assert!(
         !dir.path().join("notes.txt-log").exists(),
         "a log file was made beside it"
+    );
+}
+
+/// The page size of the SQLite file at `path`.
+async fn page_size(path: &std::path::Path) -> i64 {
+    let pool = raw_sqlite(path).await;
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    size
+}
+
+#[tokio::test]
+async fn a_new_database_file_has_16_kib_pages_and_an_older_one_keeps_its_own() {
+    let db = TestDb::sqlite().await;
+    let sink = Sink::connect(&db.url).await.unwrap();
+    sink.event_store().store(&message("m")).await.unwrap();
+    sink.project().await.unwrap();
+    assert_eq!(scalar(&sink, "SELECT COUNT(*) FROM messages").await, 1);
+    sink.close().await;
+    let path = db.sqlite_path();
+    assert_eq!(page_size(&path).await, 16_384, "the database file");
+    let log = std::path::PathBuf::from(format!("{}-log", path.display()));
+    assert_eq!(page_size(&log).await, 4_096, "the log file");
+
+    // A database an earlier release made upgrades and projects on the
+    // pages it has.
+    let old = TestDb::sqlite_copy("demo-0.1.db").await;
+    let before = page_size(&old.sqlite_path()).await;
+    assert_ne!(before, 16_384, "the fixture");
+    let sink = Sink::connect(&old.url).await.unwrap();
+    sink.event_store().store(&message("after")).await.unwrap();
+    sink.project().await.unwrap();
+    assert_eq!(
+        scalar(
+            &sink,
+            "SELECT COUNT(*) FROM messages WHERE event_id = 'after'"
+        )
+        .await,
+        1
+    );
+    sink.close().await;
+    assert_eq!(
+        page_size(&old.sqlite_path()).await,
+        before,
+        "the upgraded file"
     );
 }
