@@ -469,4 +469,51 @@ mod tests {
             .unwrap();
         assert_eq!(seen, Some(vec![Some(1)]));
     }
+
+    /// `INSERT OR FAIL` keeps the rows a failing statement wrote before it
+    /// failed; the transaction around it must not.
+    #[tokio::test]
+    async fn a_statement_failing_halfway_leaves_nothing_once_its_transaction_ends() {
+        let (_dir, file) = empty_database();
+        let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
+        direct
+            .transaction(async |w: &mut dyn Writer| {
+                w.execute(
+                    "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+                    vec![],
+                )
+                .await?;
+                Ok(Some(()))
+            })
+            .await
+            .unwrap();
+        // 70 rows: a chunk of 64 that succeeds, then one of 4 whose third
+        // row breaks `NOT NULL`.
+        let rows: Vec<Vec<Arg>> = (0..70)
+            .map(|i| {
+                let n = if i == 66 { None } else { Some(i) };
+                vec![format!("k{i}").into(), Arg::Int(n)]
+            })
+            .collect();
+        let err = direct
+            .transaction(async move |w: &mut dyn Writer| {
+                let changed =
+                    crate::write::insert_counted(w, "INSERT INTO t (k, n)", 2, "", rows).await?;
+                Ok(Some(changed))
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("NOT NULL"), "{err}");
+        let count = direct
+            .read(async |w: &mut dyn Writer| {
+                let row = w.fetch_optional("SELECT COUNT(*) FROM t", vec![]).await?;
+                Ok(row.map(|r| r.int(0)))
+            })
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(count, 0, "rows of the failed transaction were kept");
+    }
 }

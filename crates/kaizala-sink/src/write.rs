@@ -11,7 +11,6 @@
 //! batch boundaries (a rebuild and the incremental projector agree).
 //! No write reads another table, so the order of tables does not matter.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sqlx::Any;
@@ -177,17 +176,16 @@ fn chunked(
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Vec<(String, Vec<Arg>)> {
-    // The statements made here carry no parameter but the rows'.
-    let positional = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
     // SQLite: `INSERT OR FAIL`. A statement that fails keeps the rows it
     // wrote before the failure, where the default (`ABORT`) undoes them —
     // and to undo them SQLite copies every page a multi-row statement
-    // changes into a journal of the statement's own, a tenth of the
-    // projector's CPU (decision 103). Nothing is kept all the same: every
+    // changes into a journal of the statement's own, 7–10% of `kaizala
+    // ingest`'s CPU (decision 103). Nothing is kept all the same: every
     // caller rolls its whole transaction back when a statement fails.
     let head = match head.strip_prefix("INSERT INTO ") {
-        Some(rest) if positional => Cow::Owned(format!("INSERT OR FAIL INTO {rest}")),
-        _ => Cow::Borrowed(head),
+        Some(rest) if sqlite => format!("INSERT OR FAIL INTO {rest}"),
+        _ => head.to_owned(),
     };
     let mut rows = rows.into_iter();
     chunk_sizes(rows.len())
@@ -195,7 +193,9 @@ fn chunked(
         .map(|size| {
             let sql = format!(
                 "{head} VALUES {}{tail}",
-                placeholders(positional, cols, size)
+                // The statements made here carry no parameter but the
+                // rows', so SQLite's may number them by position.
+                placeholders(sqlite, cols, size)
             );
             let args: Vec<Arg> = rows.by_ref().take(size).flatten().collect();
             debug_assert_eq!(args.len(), cols * size, "{head}");
@@ -755,53 +755,5 @@ mod tests {
         let (unique, repeated) = split_unique(items, |i| i.0);
         assert_eq!(unique, vec![("c", 3)]);
         assert_eq!(repeated, vec![("a", 2), ("a", 4), ("b", 1), ("b", 5)]);
-    }
-
-    /// `INSERT OR FAIL` keeps the rows a failing statement wrote before it
-    /// failed; the transaction around it must not.
-    #[tokio::test]
-    async fn a_statement_failing_halfway_leaves_nothing_once_its_transaction_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("t.db");
-        std::fs::File::create(&file).unwrap();
-        let direct = crate::direct::Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
-        direct
-            .transaction(async |w: &mut dyn Writer| {
-                w.execute(
-                    "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)",
-                    vec![],
-                )
-                .await?;
-                Ok(Some(()))
-            })
-            .await
-            .unwrap();
-        // 70 rows: a chunk of 64 that succeeds, then one of 4 whose third
-        // row breaks `NOT NULL`.
-        let rows: Vec<Vec<Arg>> = (0..70)
-            .map(|i| {
-                let n = if i == 66 { None } else { Some(i) };
-                vec![format!("k{i}").into(), Arg::Int(n)]
-            })
-            .collect();
-        let err = direct
-            .transaction(async move |w: &mut dyn Writer| {
-                let changed = insert_counted(w, "INSERT INTO t (k, n)", 2, "", rows).await?;
-                Ok(Some(changed))
-            })
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("NOT NULL"), "{err}");
-        let count = direct
-            .read(async |w: &mut dyn Writer| {
-                let row = w.fetch_optional("SELECT COUNT(*) FROM t", vec![]).await?;
-                Ok(row.map(|r| r.int(0)))
-            })
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        assert_eq!(count, 0, "rows of the failed transaction were kept");
     }
 }
