@@ -391,8 +391,9 @@ const PAGE_SIZE: u32 = 16_384;
 
 /// The write-ahead log a projector's connection lets grow before its
 /// commit checkpoints it, in bytes (in pages, whatever the file's page
-/// size): a projected batch writes megabytes, and fewer, larger
-/// checkpoints copy each page once for many batches that rewrote it.
+/// size). Its `Checkpointer` copies each batch meanwhile (decision 104), so
+/// this is the bound on the log's size and the point where it starts over,
+/// and the commit that crosses it finds little left to copy.
 const PROJECTOR_CHECKPOINT_BYTES: u32 = 64 << 20;
 
 impl Db {
@@ -739,10 +740,13 @@ pub(crate) enum BatchWriter {
     /// On an SQLite file, a second connection reads the log: the next
     /// batch is read while one is written, and through rusqlite the log's
     /// rows are read on the projector's thread rather than sent one by one
-    /// from sqlx's worker thread through its `Any` conversions.
+    /// from sqlx's worker thread through its `Any` conversions. A third
+    /// copies each committed batch from the write-ahead log into the file
+    /// while the next one is written (decision 104).
     Sqlite {
         writer: crate::direct::Direct,
         log_reader: crate::direct::Direct,
+        checkpointer: crate::direct::Checkpointer,
     },
 }
 
@@ -831,7 +835,14 @@ impl Db {
                 let doing = "opening a connection for the projector";
                 let writer = open_direct(&self.target, file, &setup, doing).await?;
                 let log_reader = open_direct(&self.target, file, &setup, doing).await?;
-                Ok(Some(BatchWriter::Sqlite { writer, log_reader }))
+                let checkpointer = crate::direct::Checkpointer::new(
+                    open_direct(&self.target, file, &setup, doing).await?,
+                );
+                Ok(Some(BatchWriter::Sqlite {
+                    writer,
+                    log_reader,
+                    checkpointer,
+                }))
             }
             _ => Ok(None),
         }

@@ -39,7 +39,7 @@ use sqlx::{AnyConnection, Connection, PgConnection, Row};
 use tokio::sync::{Notify, watch};
 
 use crate::db::{Backend, BatchWriter, Conn, Db, now_millis};
-use crate::direct::Direct;
+use crate::direct::{Checkpointer, Direct};
 use crate::error::SinkError;
 use crate::log;
 use crate::schema::ensure::TableStates;
@@ -716,13 +716,17 @@ impl Projector {
             Writing::Postgres(conn) => {
                 in_transaction(conn, begin, self.db.backend, expected, rows, targets, last).await
             }
-            Writing::Sqlite(direct) => {
+            Writing::Sqlite(direct, checkpointer) => {
                 let (backend, targets) = (self.db.backend, targets.clone());
-                direct
+                let written = direct
                     .transaction(async move |tx: &mut dyn Writer| {
                         write_checked(tx, backend, expected, rows, &targets, last).await
                     })
-                    .await
+                    .await;
+                if matches!(written, Ok(Some(_))) {
+                    checkpointer.nudge();
+                }
+                written
             }
         };
         written.map_err(|e| self.db.error(doing, e))
@@ -838,14 +842,18 @@ impl Prepared {
 enum Writing<'c> {
     Any(&'c mut AnyConnection),
     Postgres(&'c mut PgConnection),
-    Sqlite(&'c Direct),
+    Sqlite(&'c Direct, &'c Checkpointer),
 }
 
 impl<'c> Writing<'c> {
     fn of(writer: &'c mut BatchWriter) -> Writing<'c> {
         match writer {
             BatchWriter::Postgres(conn) => Writing::Postgres(conn),
-            BatchWriter::Sqlite { writer, .. } => Writing::Sqlite(writer),
+            BatchWriter::Sqlite {
+                writer,
+                checkpointer,
+                ..
+            } => Writing::Sqlite(writer, checkpointer),
         }
     }
 }
