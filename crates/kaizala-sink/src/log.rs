@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::normalise::pulled::Document;
 use crate::schema::tables::PULL_LOG;
-use crate::write::{Arg, insert_many, query};
+use crate::write::{Arg, insert_counted, query};
 use crate::writer::{Fetched, Writer};
 
 /// Takes `n` positions; returns the first (the others follow it).
@@ -57,7 +57,7 @@ pub(crate) async fn append_documents(
             ]
         })
         .collect();
-    insert_many(
+    insert_counted(
         conn,
         &PULL_LOG.insert_head("pull_log"),
         PULL_LOG.columns.len(),

@@ -131,19 +131,15 @@ pub(crate) fn query(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_
 }
 
 /// Inserts `rows` (each `cols` values) with `head VALUES … tail`, in
-/// chunks; returns what `tail`'s `RETURNING` gives, one row per returned
-/// row, each as its columns (nothing without one).
-pub(crate) async fn insert_many(
+/// chunks, where `tail` ends in a `RETURNING` clause; returns what it
+/// gives, one row per returned row, each as its columns.
+pub(crate) async fn insert_returning(
     conn: &mut dyn Writer,
     head: &str,
     cols: usize,
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Result<Vec<Fetched>, sqlx::Error> {
-    if !tail.contains("RETURNING") {
-        insert_counted(conn, head, cols, tail, rows).await?;
-        return Ok(Vec::new());
-    }
     let mut returned = Vec::new();
     for (sql, args) in chunked(conn, head, cols, tail, rows) {
         returned.extend(conn.fetch_all(&sql, args).await?);
@@ -151,7 +147,7 @@ pub(crate) async fn insert_many(
     Ok(returned)
 }
 
-/// [`insert_many`] without `RETURNING`; the number of rows it changed
+/// [`insert_returning`] without `RETURNING`; the number of rows it changed
 /// (rows an `ON CONFLICT DO NOTHING` left out are not counted).
 pub(crate) async fn insert_counted(
     conn: &mut dyn Writer,
@@ -321,7 +317,7 @@ async fn insert_once<T>(
     let head = def.insert_head(target);
     let tail = def.upsert_tail(target, &[]);
     let rows = rows.into_iter().map(args).collect();
-    insert_many(conn, &head, def.columns.len(), &tail, rows).await?;
+    insert_counted(conn, &head, def.columns.len(), &tail, rows).await?;
     Ok(())
 }
 
@@ -353,7 +349,7 @@ async fn upsert_in_order<T, K: Ord + Clone>(
     let tail = def.upsert_tail(target, &[]);
     let cols = def.columns.len();
     let (unique, repeated) = split_unique(rows, key);
-    insert_many(
+    insert_counted(
         conn,
         &head,
         cols,
@@ -362,7 +358,7 @@ async fn upsert_in_order<T, K: Ord + Clone>(
     )
     .await?;
     for row in repeated {
-        insert_many(conn, &head, cols, &tail, vec![args(row)]).await?;
+        insert_counted(conn, &head, cols, &tail, vec![args(row)]).await?;
     }
     Ok(())
 }
@@ -389,7 +385,7 @@ async fn write_groups(
         } else {
             &keep_removed
         };
-        insert_many(conn, &head, GROUPS.columns.len(), tail, vec![row.args()]).await?;
+        insert_counted(conn, &head, GROUPS.columns.len(), tail, vec![row.args()]).await?;
     }
     Ok(())
 }
@@ -503,7 +499,7 @@ async fn write_announcement(
             }
         }
     }
-    insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
+    insert_counted(conn, &head, cols, &tail, vec![row.args()]).await?;
     Ok(())
 }
 
@@ -545,7 +541,7 @@ async fn write_responses(
     let cols = RESPONSES.columns.len();
     let (unique, repeated) = split_unique(rows, |r| r.response_id.clone());
 
-    let returned = insert_many(
+    let returned = insert_returning(
         conn,
         &head,
         cols,
@@ -578,7 +574,7 @@ async fn write_responses(
     }
     write_answers(conn, answers, &fresh).await?;
     for row in repeated {
-        let returned = insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
+        let returned = insert_returning(conn, &head, cols, &tail, vec![row.args()]).await?;
         match returned.first() {
             Some(r) if r.int(1)?.is_some() => {
                 applied.responses_updated += 1;
@@ -643,7 +639,7 @@ async fn append(
     if rows.len() >= COPY_AT_LEAST && conn.copy_rows(target, &def.column_list(), &rows).await? {
         return Ok(());
     }
-    insert_many(
+    insert_counted(
         conn,
         &def.insert_head(target),
         def.columns.len(),
@@ -722,11 +718,11 @@ async fn write_member_ops(
             _ => None,
         })
         .collect();
-    insert_many(conn, &head, cols, &tail, upserts).await?;
+    insert_counted(conn, &head, cols, &tail, upserts).await?;
     for op in removals.into_iter().chain(repeated) {
         match op {
             MemberOp::Upsert(row) => {
-                insert_many(conn, &head, cols, &tail, vec![row.args()]).await?;
+                insert_counted(conn, &head, cols, &tail, vec![row.args()]).await?;
             }
             MemberOp::Remove {
                 group_id,
