@@ -109,15 +109,10 @@ impl Direct {
         F: AsyncFnOnce(&mut dyn Writer) -> sqlx::Result<Option<T>> + Send + 'static,
         T: Send + 'static,
     {
-        let conn = self.conn.clone();
         let stopped = Arc::new(AtomicBool::new(false));
         let _stop = StopOnDrop(stopped.clone());
         let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            let Some(conn) = guard.as_mut() else {
-                return Err(sqlx::Error::PoolClosed);
-            };
+        self.on_thread(move |conn| {
             let conn = RollbackOnDrop(conn);
             conn.execute_batch(begin).map_err(error)?;
             let mut writer = DirectWriter {
@@ -132,6 +127,34 @@ impl Direct {
                     .map_err(error)
                     .map(|()| Some(value)),
                 other => other,
+            }
+        })
+        .await
+    }
+
+    /// Copies what the write-ahead log holds into the main database file,
+    /// as far as readers let it (`PASSIVE`: it takes no lock a writer
+    /// waits for).
+    pub(crate) async fn checkpoint(&self) -> sqlx::Result<()> {
+        self.on_thread(|conn| {
+            conn.query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                .map_err(error)
+        })
+        .await
+    }
+
+    /// Runs `f` on the connection, on a blocking thread.
+    async fn on_thread<T, F>(&self, f: F) -> sqlx::Result<T>
+    where
+        F: FnOnce(&mut Connection) -> sqlx::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(conn) => f(conn),
+                None => Err(sqlx::Error::PoolClosed),
             }
         })
         .await
@@ -152,7 +175,7 @@ impl Direct {
 /// copy, and that checkpoint lets the next transaction start the
 /// write-ahead log over, which a checkpoint racing a busy writer seldom
 /// does (decision 104).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub(crate) struct Checkpointer {
     conn: Direct,
     running: Arc<AtomicBool>,
@@ -168,22 +191,17 @@ impl Checkpointer {
         }
     }
 
-    /// Starts a checkpoint of the main database on a blocking thread, unless
-    /// one is running (it copies the newer frames as well when it gets to
-    /// them, or the next nudge does). A failure is only logged: the
-    /// frames stay in the write-ahead log, and the next checkpoint copies
-    /// them.
+    /// Starts a checkpoint ([`Direct::checkpoint`]) unless one is running
+    /// (it copies the newer frames as well when it gets to them, or the
+    /// next nudge does). A failure is only logged: the frames stay in the
+    /// write-ahead log, and the next checkpoint copies them.
     pub(crate) fn nudge(&self) -> Option<tokio::task::JoinHandle<()>> {
         if self.running.swap(true, Ordering::AcqRel) {
             return None;
         }
-        let (conn, running) = (self.conn.conn.clone(), self.running.clone());
-        Some(tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(conn) = guard.as_ref()
-                && let Err(err) =
-                    conn.query_row("PRAGMA main.wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            {
+        let (conn, running) = (self.conn.clone(), self.running.clone());
+        Some(tokio::spawn(async move {
+            if let Err(err) = conn.checkpoint().await {
                 tracing::warn!(error = %err, "projector: a checkpoint failed");
             }
             running.store(false, Ordering::Release);
@@ -410,6 +428,24 @@ mod tests {
         (dir, file)
     }
 
+    /// A database in WAL mode, opened with `setup` as well, whose table `t`
+    /// is made by `ddl`.
+    async fn with_table(
+        setup: &str,
+        ddl: &'static str,
+    ) -> (tempfile::TempDir, std::path::PathBuf, Direct) {
+        let (dir, file) = empty_database();
+        let direct = Direct::open(&file, &format!("PRAGMA journal_mode = WAL; {setup}")).unwrap();
+        direct
+            .transaction(async move |w: &mut dyn Writer| {
+                w.execute(ddl, vec![]).await?;
+                Ok(Some(()))
+            })
+            .await
+            .unwrap();
+        (dir, file, direct)
+    }
+
     /// The rows of table `t`, read on `direct`.
     async fn row_count(direct: &Direct) -> i64 {
         let count = direct
@@ -423,18 +459,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_checkpointer_copies_what_the_writer_committed_into_the_file() {
-        let (_dir, file) = empty_database();
         // A writer that never checkpoints itself: its commits stay in the
         // write-ahead log until the checkpointer copies them.
-        let writer = Direct::open(
-            &file,
-            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;",
+        let (_dir, file, writer) = with_table(
+            "PRAGMA wal_autocheckpoint = 0;",
+            "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)",
         )
-        .unwrap();
+        .await;
         writer
             .transaction(async |w: &mut dyn Writer| {
-                w.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", vec![])
-                    .await?;
                 for k in 0..500 {
                     w.execute(
                         "INSERT INTO t (k, v) VALUES ($1, $2)",
@@ -462,16 +495,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_commits_whole_or_not_at_all() {
-        let (_dir, file) = empty_database();
-        let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
-        direct
-            .transaction(async |w: &mut dyn Writer| {
-                w.execute("CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)", vec![])
-                    .await?;
-                Ok(Some(()))
-            })
-            .await
-            .unwrap();
+        let (_dir, _file, direct) =
+            with_table("", "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER)").await;
         let insert = "INSERT INTO t (k, n) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET n = $2";
         // Committed: values bound by their number, text with a NUL stored as
         // every backend stores it, rows read back.
@@ -529,12 +554,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_read_sees_the_last_commit_and_takes_no_write_lock() {
-        let (_dir, file) = empty_database();
-        let writer = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
+        let (_dir, file, writer) = with_table("", "CREATE TABLE t (n INTEGER)").await;
         let reader = Direct::open(&file, "").unwrap();
         writer
             .transaction(async |w: &mut dyn Writer| {
-                w.execute("CREATE TABLE t (n INTEGER)", vec![]).await?;
                 w.execute("INSERT INTO t (n) VALUES (1)", vec![]).await?;
                 Ok(Some(()))
             })
@@ -567,19 +590,11 @@ mod tests {
     /// failed; the transaction around it must not.
     #[tokio::test]
     async fn a_statement_failing_halfway_leaves_nothing_once_its_transaction_ends() {
-        let (_dir, file) = empty_database();
-        let direct = Direct::open(&file, "PRAGMA journal_mode = WAL;").unwrap();
-        direct
-            .transaction(async |w: &mut dyn Writer| {
-                w.execute(
-                    "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)",
-                    vec![],
-                )
-                .await?;
-                Ok(Some(()))
-            })
-            .await
-            .unwrap();
+        let (_dir, _file, direct) = with_table(
+            "",
+            "CREATE TABLE t (k TEXT PRIMARY KEY, n INTEGER NOT NULL)",
+        )
+        .await;
         // 70 rows: a chunk of 64 that succeeds, then one of 4 whose third
         // row breaks `NOT NULL`.
         let rows: Vec<Vec<Arg>> = (0..70)
