@@ -33,6 +33,7 @@ use async_trait::async_trait;
 use rusqlite::types::{Null, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
+use crate::db::Backend;
 use crate::write::{Arg, storable};
 use crate::writer::{Fetched, Writer};
 
@@ -324,8 +325,8 @@ fn value(value: ValueRef<'_>) -> Arg {
 
 #[async_trait]
 impl Writer for DirectWriter<'_> {
-    fn backend_name(&self) -> &str {
-        "SQLite"
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {
@@ -410,6 +411,7 @@ impl sqlx::error::DatabaseError for SqliteFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::schema::{Kind, Merge, SqlType, TableDef, req};
 
     #[test]
     fn parameters_are_found_by_their_number() {
@@ -419,6 +421,20 @@ mod tests {
         assert_eq!(parameter_at(Some("$0"), 1), None);
         assert_eq!(parameter_at(Some(":name"), 1), None);
     }
+
+    /// Table `t`'s declaration, for the inserts built from one.
+    const T: TableDef = TableDef {
+        name: "t",
+        kind: Kind::Bookkeeping,
+        version: 1,
+        columns: &[
+            req("k", SqlType::Text, Merge::Key),
+            req("n", SqlType::BigInt, Merge::Fixed),
+        ],
+        key: &["k"],
+        unique: &[],
+        indexes: &[],
+    };
 
     /// An empty file, which is an empty database (`open` makes no file).
     fn empty_database() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -542,7 +558,7 @@ mod tests {
         let panicked = direct
             .transaction(async move |w: &mut dyn Writer| {
                 w.execute(insert, vec!["f".into(), 6.into()]).await?;
-                if w.backend_name() == "SQLite" {
+                if w.backend() == Backend::Sqlite {
                     panic!("a batch that panics");
                 }
                 Ok(Some(()))
@@ -605,8 +621,7 @@ mod tests {
             .collect();
         let err = direct
             .transaction(async move |w: &mut dyn Writer| {
-                let changed =
-                    crate::write::insert_counted(w, "INSERT INTO t (k, n)", 2, "", rows).await?;
+                let changed = crate::write::insert_counted(w, &T, "t", "", rows).await?;
                 Ok(Some(changed))
             })
             .await

@@ -57,14 +57,7 @@ pub(crate) async fn append_documents(
             ]
         })
         .collect();
-    insert_counted(
-        conn,
-        &PULL_LOG.insert_head("pull_log"),
-        PULL_LOG.columns.len(),
-        "",
-        rows,
-    )
-    .await?;
+    insert_counted(conn, &PULL_LOG, "pull_log", "", rows).await?;
     Ok(first + n as i64 - 1)
 }
 

@@ -431,8 +431,8 @@ async fn append(tx: &mut dyn Writer, mut rows: Vec<Vec<Arg>>) -> Result<Appended
     let candidates = rows.len() as u64;
     let appended = insert_counted(
         tx,
-        &EVENTS.insert_head("events"),
-        EVENTS.columns.len(),
+        &EVENTS,
+        "events",
         " ON CONFLICT (event_id) DO NOTHING",
         rows,
     )

@@ -130,18 +130,19 @@ pub(crate) fn query(sql: &str, args: Vec<Arg>) -> Query<'_, Any, AnyArguments<'_
     query
 }
 
-/// Inserts `rows` (each `cols` values) with `head VALUES … tail`, in
-/// chunks, where `tail` ends in a `RETURNING` clause; returns what it
-/// gives, one row per returned row, each as its columns.
+/// Inserts `rows` (each a value per column of `def`, in order) into
+/// `target` with multi-row statements ending in `tail`, in chunks, where
+/// `tail` ends in a `RETURNING` clause; returns what it gives, one row per
+/// returned row, each as its columns.
 pub(crate) async fn insert_returning(
     conn: &mut dyn Writer,
-    head: &str,
-    cols: usize,
+    def: &TableDef,
+    target: &str,
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Result<Vec<Fetched>, sqlx::Error> {
     let mut returned = Vec::new();
-    for (sql, args) in chunked(conn, head, cols, tail, rows) {
+    for (sql, args) in chunked(conn, def, target, tail, rows) {
         returned.extend(conn.fetch_all(&sql, args).await?);
     }
     Ok(returned)
@@ -151,38 +152,31 @@ pub(crate) async fn insert_returning(
 /// (rows an `ON CONFLICT DO NOTHING` left out are not counted).
 pub(crate) async fn insert_counted(
     conn: &mut dyn Writer,
-    head: &str,
-    cols: usize,
+    def: &TableDef,
+    target: &str,
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Result<u64, sqlx::Error> {
     let mut changed = 0;
-    for (sql, args) in chunked(conn, head, cols, tail, rows) {
+    for (sql, args) in chunked(conn, def, target, tail, rows) {
         changed += conn.execute(&sql, args).await?;
     }
     Ok(changed)
 }
 
-/// The statements that insert `rows` with `head VALUES … tail`, a chunk
-/// of rows each, with their values.
+/// The statements that insert `rows` into `target` (`def`'s columns)
+/// with `… VALUES … tail`, a chunk of rows each, with their values.
 fn chunked(
     conn: &dyn Writer,
-    head: &str,
-    cols: usize,
+    def: &TableDef,
+    target: &str,
     tail: &str,
     rows: Vec<Vec<Arg>>,
 ) -> Vec<(String, Vec<Arg>)> {
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
-    // SQLite: `INSERT OR FAIL`. A statement that fails keeps the rows it
-    // wrote before the failure, where the default (`ABORT`) undoes them —
-    // and to undo them SQLite copies every page a multi-row statement
-    // changes into a journal of the statement's own, 7–10% of `kaizala
-    // ingest`'s CPU (decision 103). Nothing is kept all the same: every
-    // caller rolls its whole transaction back when a statement fails.
-    let head = match head.strip_prefix("INSERT INTO ") {
-        Some(rest) if sqlite => format!("INSERT OR FAIL INTO {rest}"),
-        _ => head.to_owned(),
-    };
+    let backend = conn.backend();
+    let sqlite = backend == Backend::Sqlite;
+    let head = format!("{} {target} ({})", backend.insert_rows(), def.column_list());
+    let cols = def.columns.len();
     let mut rows = rows.into_iter();
     chunk_sizes(rows.len())
         .into_iter()
@@ -314,10 +308,9 @@ async fn insert_once<T>(
     if rows.is_empty() {
         return Ok(());
     }
-    let head = def.insert_head(target);
     let tail = def.upsert_tail(target, &[]);
     let rows = rows.into_iter().map(args).collect();
-    insert_counted(conn, &head, def.columns.len(), &tail, rows).await?;
+    insert_counted(conn, def, target, &tail, rows).await?;
     Ok(())
 }
 
@@ -345,20 +338,18 @@ async fn upsert_in_order<T, K: Ord + Clone>(
     if rows.is_empty() {
         return Ok(());
     }
-    let head = def.insert_head(target);
     let tail = def.upsert_tail(target, &[]);
-    let cols = def.columns.len();
     let (unique, repeated) = split_unique(rows, key);
     insert_counted(
         conn,
-        &head,
-        cols,
+        def,
+        target,
         &tail,
         unique.into_iter().map(&args).collect(),
     )
     .await?;
     for row in repeated {
-        insert_counted(conn, &head, cols, &tail, vec![args(row)]).await?;
+        insert_counted(conn, def, target, &tail, vec![args(row)]).await?;
     }
     Ok(())
 }
@@ -376,7 +367,6 @@ async fn write_groups(
     // Few rows, and `removed_at` is only written by rows that say it: one
     // at a time (a stable sort keeps the log order per key).
     rows.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    let head = GROUPS.insert_head(target);
     let keep_removed = GROUPS.upsert_tail(target, &["removed_at"]);
     let set_removed = GROUPS.upsert_tail(target, &[]);
     for row in rows {
@@ -385,7 +375,7 @@ async fn write_groups(
         } else {
             &keep_removed
         };
-        insert_counted(conn, &head, GROUPS.columns.len(), tail, vec![row.args()]).await?;
+        insert_counted(conn, &GROUPS, target, tail, vec![row.args()]).await?;
     }
     Ok(())
 }
@@ -428,9 +418,7 @@ async fn write_announcement(
     target: &str,
     mut row: ActionRow,
 ) -> Result<(), sqlx::Error> {
-    let head = ACTIONS.insert_head(target);
     let tail = ACTIONS.upsert_tail(target, &[]);
-    let cols = ACTIONS.columns.len();
     let stored = conn
         .fetch_optional(
             &format!("SELECT 1 FROM {target} WHERE action_id = $1"),
@@ -499,7 +487,7 @@ async fn write_announcement(
             }
         }
     }
-    insert_counted(conn, &head, cols, &tail, vec![row.args()]).await?;
+    insert_counted(conn, &ACTIONS, target, &tail, vec![row.args()]).await?;
     Ok(())
 }
 
@@ -532,19 +520,17 @@ async fn write_responses(
     if rows.is_empty() {
         return Ok(applied);
     }
-    let head = RESPONSES.insert_head(target);
     let tail = format!(
         "{}{}",
         RESPONSES.upsert_tail(target, &[]),
         response_guard(target)
     );
-    let cols = RESPONSES.columns.len();
     let (unique, repeated) = split_unique(rows, |r| r.response_id.clone());
 
     let returned = insert_returning(
         conn,
-        &head,
-        cols,
+        &RESPONSES,
+        target,
         &tail,
         unique.iter().map(ResponseRow::args).collect(),
     )
@@ -574,7 +560,7 @@ async fn write_responses(
     }
     write_answers(conn, answers, &fresh).await?;
     for row in repeated {
-        let returned = insert_returning(conn, &head, cols, &tail, vec![row.args()]).await?;
+        let returned = insert_returning(conn, &RESPONSES, target, &tail, vec![row.args()]).await?;
         match returned.first() {
             Some(r) if r.int(1)?.is_some() => {
                 applied.responses_updated += 1;
@@ -639,14 +625,7 @@ async fn append(
     if rows.len() >= COPY_AT_LEAST && conn.copy_rows(target, &def.column_list(), &rows).await? {
         return Ok(());
     }
-    insert_counted(
-        conn,
-        &def.insert_head(target),
-        def.columns.len(),
-        tail,
-        rows,
-    )
-    .await?;
+    insert_counted(conn, def, target, tail, rows).await?;
     Ok(())
 }
 
@@ -705,9 +684,7 @@ async fn write_member_ops(
             .map(|(g, m)| (g.to_owned(), m.to_owned()))
             .unwrap_or_default()
     });
-    let head = MEMBERS.insert_head(target);
     let tail = MEMBERS.upsert_tail(target, &[]);
-    let cols = MEMBERS.columns.len();
     let (upserts, removals): (Vec<_>, Vec<_>) = unique
         .into_iter()
         .partition(|op| matches!(op, MemberOp::Upsert(_)));
@@ -718,11 +695,11 @@ async fn write_member_ops(
             _ => None,
         })
         .collect();
-    insert_counted(conn, &head, cols, &tail, upserts).await?;
+    insert_counted(conn, &MEMBERS, target, &tail, upserts).await?;
     for op in removals.into_iter().chain(repeated) {
         match op {
             MemberOp::Upsert(row) => {
-                insert_counted(conn, &head, cols, &tail, vec![row.args()]).await?;
+                insert_counted(conn, &MEMBERS, target, &tail, vec![row.args()]).await?;
             }
             MemberOp::Remove {
                 group_id,

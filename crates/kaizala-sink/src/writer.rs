@@ -17,13 +17,14 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Execute, PgConnection, Row};
 use sqlx_core::any::AnyConnectionBackend;
 
+use crate::db::Backend;
 use crate::write::{Arg, query, storable};
 
 /// Where derived rows are written (inside the caller's transaction).
 #[async_trait]
 pub(crate) trait Writer: Send {
-    /// sqlx's name of the backend (`"SQLite"`, `"PostgreSQL"`).
-    fn backend_name(&self) -> &str;
+    /// The database it writes to.
+    fn backend(&self) -> Backend;
 
     /// Runs `sql` with `args` bound in order; the rows it changed.
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64>;
@@ -103,8 +104,12 @@ fn not_a(index: usize, what: &str, found: Option<&Arg>) -> sqlx::Error {
 
 #[async_trait]
 impl Writer for AnyConnection {
-    fn backend_name(&self) -> &str {
-        AnyConnection::backend_name(self)
+    fn backend(&self) -> Backend {
+        if self.backend_name().eq_ignore_ascii_case("sqlite") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {
@@ -137,8 +142,8 @@ fn parts(
 
 #[async_trait]
 impl Writer for PgConnection {
-    fn backend_name(&self) -> &str {
-        AnyConnectionBackend::name(self)
+    fn backend(&self) -> Backend {
+        Backend::Postgres
     }
 
     async fn execute(&mut self, sql: &str, args: Vec<Arg>) -> sqlx::Result<u64> {

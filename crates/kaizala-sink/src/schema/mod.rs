@@ -225,8 +225,10 @@ impl TableDef {
         sql
     }
 
-    /// `INSERT INTO target (every column)`: the head of a multi-row insert
-    /// whose rows bind every column in declaration order.
+    /// `INSERT INTO target (every column)`: the head of a one-row insert
+    /// that binds every column in declaration order. Multi-row inserts are
+    /// made by `crate::write` from the declaration, with the dialect's
+    /// verb ([`Backend::insert_rows`]).
     pub fn insert_head(&self, target: &str) -> String {
         format!("INSERT INTO {target} ({})", self.column_list())
     }
