@@ -279,11 +279,7 @@ async fn writer(
         let events: Vec<&IncomingEvent> = jobs.iter().flat_map(|j| &j.events).collect();
         match write_with_retries(&db, &events).await {
             Ok((stored, last)) => {
-                counters.committed(&stored);
-                shared.backlog.appended(last);
-                if stored.contains(&Stored::New) {
-                    shared.appended.notify_one();
-                }
+                committed(&counters, &shared, &stored, last);
                 let mut stored = stored.into_iter();
                 for job in jobs {
                     let answer: Vec<Stored> = stored.by_ref().take(job.events.len()).collect();
@@ -300,11 +296,7 @@ async fn writer(
                     let events: Vec<&IncomingEvent> = job.events.iter().collect();
                     let result = write_with_retries(&db, &events).await;
                     match &result {
-                        Ok((stored, last)) => {
-                            counters.committed(stored);
-                            shared.backlog.appended(*last);
-                            shared.appended.notify_one();
-                        }
+                        Ok((stored, last)) => committed(&counters, &shared, stored, *last),
                         Err(_) => {
                             counters.failed_batches.fetch_add(1, Ordering::Relaxed);
                         }
@@ -323,6 +315,17 @@ async fn writer(
                 }
             }
         }
+    }
+}
+
+/// What follows an append that committed, up to log position `last`: it
+/// is counted, the backlog grows, and the projector wakes if an event was
+/// new.
+fn committed(counters: &Counters, shared: &Shared, stored: &[Stored], last: i64) {
+    counters.committed(stored);
+    shared.backlog.appended(last);
+    if stored.contains(&Stored::New) {
+        shared.appended.notify_one();
     }
 }
 
