@@ -368,6 +368,11 @@ pub(crate) async fn status(db: &Db) -> Result<Status, SinkError> {
     })
 }
 
+/// `n` things, the noun agreeing: `1 row`, `2,101 rows`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
 /// `1234567` → `1,234,567`.
 fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -456,17 +461,21 @@ impl fmt::Display for Status {
         for t in &self.tables {
             writeln!(
                 f,
-                "  {:<18} v{:<3} {:<9} {:>12} rows",
+                "  {:<18} v{:<3} {:<9} {:>17}",
                 t.name,
                 t.version,
                 t.state,
-                thousands(t.rows)
+                counted(t.rows, "row", "rows")
             )?;
         }
         writeln!(
             f,
-            "errors       {} projection errors",
-            thousands(self.projection_errors)
+            "errors       {}",
+            counted(
+                self.projection_errors,
+                "projection error",
+                "projection errors"
+            )
         )?;
         for err in &self.recent_errors {
             writeln!(
@@ -496,6 +505,9 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(counted(1, "row", "rows"), "1 row");
+        assert_eq!(counted(0, "row", "rows"), "0 rows");
+        assert_eq!(counted(2_101, "row", "rows"), "2,101 rows");
         assert_eq!(bytes(512), "512 B");
         assert_eq!(bytes(3 << 20), "3.0 MiB");
     }
