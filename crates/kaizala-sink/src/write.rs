@@ -175,7 +175,7 @@ fn chunked(
 ) -> Vec<(String, Vec<Arg>)> {
     let backend = conn.backend();
     let sqlite = backend == Backend::Sqlite;
-    let head = format!("{} {target} ({})", backend.insert_rows(), def.column_list());
+    let head = def.insert_head_with(backend.insert_rows(), target);
     let cols = def.columns.len();
     let mut rows = rows.into_iter();
     chunk_sizes(rows.len())

@@ -230,7 +230,12 @@ impl TableDef {
     /// made by `crate::write` from the declaration, with the dialect's
     /// verb ([`Backend::insert_rows`]).
     pub fn insert_head(&self, target: &str) -> String {
-        format!("INSERT INTO {target} ({})", self.column_list())
+        self.insert_head_with("INSERT INTO", target)
+    }
+
+    /// [`TableDef::insert_head`] with another verb (`INSERT OR FAIL INTO`).
+    pub fn insert_head_with(&self, verb: &str, target: &str) -> String {
+        format!("{verb} {target} ({})", self.column_list())
     }
 
     /// The conflict clause of an upsert into `target`: each column merged
