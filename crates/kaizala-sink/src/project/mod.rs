@@ -313,13 +313,16 @@ impl Projector {
     /// [`std::thread::spawn`]), or, in memory, outside a tokio runtime.
     pub fn spawn(&self) -> ProjectorHandle {
         let (stop, stopped) = watch::channel(false);
-        let (done, finished) = tokio::sync::oneshot::channel();
+        // Dropped when the projector stops (or never starts), which is what
+        // `shutdown` waits for.
+        let (done, finished) = tokio::sync::oneshot::channel::<()>();
         let projector = self.clone();
+        let work = async move {
+            let _done = done;
+            projector.run(stopped).await;
+        };
         if self.db.target.memory {
-            tokio::spawn(async move {
-                projector.run(stopped).await;
-                let _ = done.send(());
-            });
+            tokio::spawn(work);
         } else {
             std::thread::Builder::new()
                 .name("kaizala-projector".to_owned())
@@ -328,12 +331,11 @@ impl Projector {
                         .enable_all()
                         .build()
                     {
-                        Ok(runtime) => runtime.block_on(projector.run(stopped)),
+                        Ok(runtime) => runtime.block_on(work),
                         Err(err) => {
                             tracing::error!(error = %err, "projector: cannot start its runtime")
                         }
                     }
-                    let _ = done.send(());
                 })
                 .expect("starting the projector's thread");
         }
@@ -1006,7 +1008,7 @@ pub(crate) async fn note(
 #[derive(Debug)]
 pub struct ProjectorHandle {
     stop: watch::Sender<bool>,
-    /// Resolves (or fails) once the projector has stopped.
+    /// Resolves (its sender dropped) once the projector has stopped.
     finished: Option<tokio::sync::oneshot::Receiver<()>>,
     projector: Projector,
 }
