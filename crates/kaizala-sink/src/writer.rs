@@ -214,15 +214,25 @@ fn copy_text(out: &mut String, value: &Arg) {
             let _ = write!(out, "{f}");
         }
         Arg::Text(Some(s)) => {
-            for c in storable(s).chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
+            // Runs without a byte to escape are copied whole (the bytes
+            // escaped are ASCII, so a run always ends on a char boundary):
+            // pushing char by char was a third of the projector thread's
+            // time on PostgreSQL.
+            let s = storable(s);
+            let mut run = 0;
+            for (at, byte) in s.bytes().enumerate() {
+                let escaped = match byte {
+                    b'\\' => "\\\\",
+                    b'\t' => "\\t",
+                    b'\n' => "\\n",
+                    b'\r' => "\\r",
+                    _ => continue,
+                };
+                out.push_str(&s[run..at]);
+                out.push_str(escaped);
+                run = at + 1;
             }
+            out.push_str(&s[run..]);
         }
         Arg::Bytes(bytes) => {
             // bytea's hex input, its backslash escaped for `COPY`.
@@ -243,6 +253,7 @@ mod tests {
         let mut out = String::new();
         for (i, value) in [
             Arg::Text(Some("a\tb\nc\\d\re\0".to_owned())),
+            Arg::Text(Some("é\t→\0ü".to_owned())),
             Arg::Text(None),
             Arg::Int(Some(-42)),
             Arg::Float(Some(0.1)),
@@ -257,7 +268,10 @@ mod tests {
             }
             copy_text(&mut out, value);
         }
-        assert_eq!(out, "a\\tb\\nc\\\\d\\re\u{fffd}|\\N|-42|0.1|\\N|\\\\x00ab");
+        assert_eq!(
+            out,
+            "a\\tb\\nc\\\\d\\re\u{fffd}|é\\t→\u{fffd}ü|\\N|-42|0.1|\\N|\\\\x00ab"
+        );
     }
     #[test]
     fn a_taken_text_is_moved_out_and_a_wrong_column_is_an_error() {
