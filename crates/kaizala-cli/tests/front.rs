@@ -182,6 +182,29 @@ async fn metrics_move_and_the_cap_refuses_one_too_many() {
         metric(&after, "kaizala_webhook_stored_total"),
         Some(loaded as f64)
     );
+    // The event store's side of the same events: appended in group
+    // commits of one or more, none failed.
+    assert_eq!(
+        metric(&after, "kaizala_store_events_total"),
+        Some(loaded as f64),
+        "{after}"
+    );
+    let commits = metric(&after, "kaizala_store_commits_total").unwrap();
+    assert!((1.0..=loaded as f64).contains(&commits), "{after}");
+    let largest = metric(&after, "kaizala_store_largest_commit_events").unwrap();
+    assert!(
+        largest >= 1.0 && largest * commits >= loaded as f64,
+        "{after}"
+    );
+    assert_eq!(
+        metric(&after, "kaizala_store_failed_commits_total"),
+        Some(0.0),
+        "{after}"
+    );
+    assert!(
+        metric(&after, "kaizala_store_projection_waits_total").is_some(),
+        "{after}"
+    );
     assert!(
         during.windows(2).all(|w| w[0] <= w[1]),
         "counters only go up: {during:?}"

@@ -17,9 +17,11 @@ use crate::operations::{self, Operations};
 pub async fn run(args: IngestArgs) -> CliResult {
     let config = receiver_config(&args)?;
     let sink = Sink::connect(&args.db.url()).await?;
-    let receiver = WebhookService::new(config, sink.event_store());
+    let store = sink.event_store();
+    let receiver = WebhookService::new(config, store.clone());
     let mut operations = Operations::new(sink.clone(), args.front.ready_max_lag)
-        .receiver(Arc::clone(receiver.metrics()));
+        .receiver(Arc::clone(receiver.metrics()))
+        .store(store);
     let mut projector = None;
     if !args.no_project {
         let projecting = sink.projector();

@@ -1,7 +1,7 @@
 //! `/metrics`: everything a running command counts, in the Prometheus
 //! text format.
 
-use kaizala_sink::{Lag, ProjectorStats};
+use kaizala_sink::{Lag, ProjectorStats, StoreStats};
 use kaizala_webhook::exposition::{Exposition, Kind};
 
 /// The projector's counters since the process started.
@@ -35,6 +35,42 @@ pub fn projector(out: &mut Exposition, stats: &ProjectorStats) {
         Kind::Gauge,
         "How long the last entry of the last batch waited in the log.",
         stats.last_lag_ms as f64 / 1000.0,
+    );
+}
+
+/// The event store's counters since the process started: how the
+/// acknowledged events were committed, and how often appends waited for
+/// the projector.
+pub fn store(out: &mut Exposition, stats: &StoreStats) {
+    out.single(
+        "kaizala_store_commits_total",
+        Kind::Counter,
+        "Transactions that appended events to the log (group commit: each holds every event queued when it began).",
+        stats.batches,
+    )
+    .single(
+        "kaizala_store_failed_commits_total",
+        Kind::Counter,
+        "Append transactions that failed (each of their events got a 503).",
+        stats.failed_batches,
+    )
+    .single(
+        "kaizala_store_events_total",
+        Kind::Counter,
+        "Events in committed appends, new and duplicate.",
+        stats.events,
+    )
+    .single(
+        "kaizala_store_largest_commit_events",
+        Kind::Gauge,
+        "The most events one append transaction committed.",
+        stats.largest_batch,
+    )
+    .single(
+        "kaizala_store_projection_waits_total",
+        Kind::Counter,
+        "Appends that waited for the projector running in this process, which had fallen a few batches behind.",
+        stats.projection_waits,
     );
 }
 

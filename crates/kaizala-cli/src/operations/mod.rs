@@ -4,9 +4,9 @@
 //! - `GET /readyz`: `200 ready` when the database answers a query within
 //!   2 s and the projection lag is within `--ready-max-lag`, else `503`
 //!   and one line saying why;
-//! - `GET /metrics`: the receiver's counters, the projector's, the
-//!   fronts' connection counters and the projection lag, in the
-//!   Prometheus text format.
+//! - `GET /metrics`: the receiver's counters, the event store's, the
+//!   projector's, the fronts' connection counters and the projection lag,
+//!   in the Prometheus text format.
 //!
 //! [`Operations::in_front_of`] mounts them before another service (the
 //! receiver, the dashboard); [`Operations::alone`] serves only them (the
@@ -23,7 +23,7 @@ use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use kaizala_sink::{Projector, Sink};
+use kaizala_sink::{Projector, Sink, SqlEventStore};
 use kaizala_webhook::Metrics;
 use kaizala_webhook::exposition::{self, Exposition};
 use kaizala_webhook::front::{ConnectionCounters, FrontService};
@@ -39,6 +39,7 @@ pub struct Operations {
     sink: Sink,
     max_lag: MaxLag,
     receiver: Option<Arc<Metrics>>,
+    store: Option<SqlEventStore>,
     projector: Option<Projector>,
     fronts: Vec<(&'static str, Arc<ConnectionCounters>)>,
 }
@@ -50,6 +51,7 @@ impl Operations {
             sink,
             max_lag,
             receiver: None,
+            store: None,
             projector: None,
             fronts: Vec::new(),
         }
@@ -58,6 +60,13 @@ impl Operations {
     /// Also exports the webhook receiver's counters.
     pub fn receiver(mut self, metrics: Arc<Metrics>) -> Self {
         self.receiver = Some(metrics);
+        self
+    }
+
+    /// Also exports the counters of the event store the receiver appends
+    /// with.
+    pub fn store(mut self, store: SqlEventStore) -> Self {
+        self.store = Some(store);
         self
     }
 
@@ -103,6 +112,9 @@ impl Operations {
         let mut out = Exposition::new();
         if let Some(receiver) = &self.receiver {
             receiver.encode(&mut out);
+        }
+        if let Some(store) = &self.store {
+            metrics::store(&mut out, &store.stats());
         }
         if let Some(projector) = &self.projector {
             metrics::projector(&mut out, &projector.stats());
