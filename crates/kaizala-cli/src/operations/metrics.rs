@@ -45,7 +45,7 @@ pub fn store(out: &mut Exposition, stats: &StoreStats) {
     out.single(
         "kaizala_store_commits_total",
         Kind::Counter,
-        "Transactions that appended events to the log (group commit: each holds every event queued when it began).",
+        "Transactions that appended events to the log (group commit: each takes up to 256 of the events queued when it begins).",
         stats.batches,
     )
     .single(
