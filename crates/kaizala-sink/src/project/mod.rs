@@ -327,9 +327,10 @@ impl Projector {
             std::thread::Builder::new()
                 .name("kaizala-projector".to_owned())
                 .spawn(move || {
-                    // Its blocking threads derive the batches read ahead:
-                    // named, so `top -H` and `perf` tell them apart from the
-                    // receiver's.
+                    // Its blocking threads derive the batches and, on an
+                    // SQLite file, read, write and checkpoint them through
+                    // rusqlite: named, so `top -H` and `perf` tell them apart
+                    // from the receiver's.
                     match tokio::runtime::Builder::new_current_thread()
                         .thread_name("kaizala-derive")
                         .enable_all()
