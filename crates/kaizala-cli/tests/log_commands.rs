@@ -76,7 +76,7 @@ async fn project_rebuild_and_status() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stderr);
     assert!(
-        said.contains("caught up: 30 log entries projected"),
+        said.contains("caught up: projected 30 log entries in 1 batch (no projection errors)"),
         "{said}"
     );
     let after = status_json(db);
@@ -95,7 +95,8 @@ async fn project_rebuild_and_status() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let said = text(&out.stdout);
     assert!(
-        said.contains("rebuilt answers, responses from 30 log entries"),
+        said.contains("rebuilt answers, responses from 30 log entries in ")
+            && said.contains(" s (no projection errors); built to position "),
         "{said}"
     );
     let sink = Sink::connect(db).await.unwrap();

@@ -55,10 +55,7 @@ pub async fn run(args: IngestArgs) -> CliResult {
     if let Some(projector) = projector {
         let stats = projector.stats();
         projector.shutdown().await;
-        report(format_args!(
-            "projected {} log entries in {} batches ({} projection errors)",
-            stats.entries, stats.batches, stats.errors
-        ));
+        report(stats);
     }
     sink.close().await;
     report(format_args!(

@@ -32,16 +32,9 @@ pub async fn run(args: ProjectArgs) -> CliResult {
         .await
         .map_err(|err| crate::error::CliError::new(format!("the projector stopped: {err}")))??;
     if report.projected_elsewhere {
-        eprintln!(
-            "another process projects this database; it has reached position {}",
-            report.watermark
-        );
+        eprintln!("{report}");
     } else {
-        eprintln!(
-            "caught up: {} log entries projected in {} batches ({} projection errors), \
-             watermark {}",
-            report.entries, report.batches, report.errors, report.watermark
-        );
+        eprintln!("caught up: {report}");
     }
     if !args.once {
         let handle = projector.spawn();
@@ -49,11 +42,7 @@ pub async fn run(args: ProjectArgs) -> CliResult {
         interrupted().await;
         let stats = handle.stats();
         handle.shutdown().await;
-        eprintln!(
-            "projected {} log entries in all ({} projection errors)",
-            stats.entries - base,
-            stats.errors
-        );
+        eprintln!("in all: {stats}");
     }
     sink.close().await;
     Ok(())

@@ -28,13 +28,6 @@ pub async fn run(args: RebuildArgs) -> CliResult {
     bar.finish_and_clear();
     let report = report?;
     sink.close().await;
-    println!(
-        "rebuilt {} from {} log entries in {:.1} s ({} projection errors); built to position {}",
-        report.tables.join(", "),
-        report.entries,
-        report.seconds,
-        report.errors,
-        report.position
-    );
+    println!("{report}");
     Ok(())
 }

@@ -56,9 +56,14 @@ impl fmt::Display for MaxLag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             MaxLag::Time(time) => write!(f, "{}s", time.as_secs_f64()),
-            MaxLag::Entries(entries) => write!(f, "{entries} log entries"),
+            MaxLag::Entries(n) => f.write_str(&entries(*n)),
         }
     }
+}
+
+/// `1 log entry`, `2 log entries`.
+fn entries(n: u64) -> String {
+    format!("{n} log {}", if n == 1 { "entry" } else { "entries" })
 }
 
 impl MaxLag {
@@ -70,8 +75,8 @@ impl MaxLag {
                 lag.seconds
             )),
             MaxLag::Entries(max) if lag.entries > max => Some(format!(
-                "projection lag {} log entries is over --ready-max-lag {self}",
-                lag.entries
+                "projection lag {} is over --ready-max-lag {self}",
+                entries(lag.entries)
             )),
             _ => None,
         }
@@ -129,6 +134,10 @@ mod tests {
         assert_eq!(
             max.exceeded_by(lag(11, 0.0)).unwrap(),
             "projection lag 11 log entries is over --ready-max-lag 10 log entries"
+        );
+        assert_eq!(
+            MaxLag::Entries(0).exceeded_by(lag(1, 0.0)).unwrap(),
+            "projection lag 1 log entry is over --ready-max-lag 0 log entries"
         );
         let max = MaxLag::Time(Duration::from_secs(30));
         assert_eq!(max.exceeded_by(lag(1_000_000, 30.0)), None);

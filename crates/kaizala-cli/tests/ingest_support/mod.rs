@@ -475,14 +475,20 @@ impl Summary {
 }
 
 /// How many log entries `kaizala ingest` says its projector projected
-/// (`projected N log entries in M batches …`), from its standard error.
+/// (`projected 1,024 log entries in 3 batches …`), from its standard error.
 pub fn projected(stderr: &str) -> u64 {
     let line = stderr
         .lines()
         .rev()
-        .find(|l| l.starts_with("projected ") && l.contains(" log entries in "))
+        .find(|l| {
+            l.starts_with("projected ")
+                && (l.contains(" log entries in ") || l.contains(" log entry in "))
+        })
         .unwrap_or_else(|| panic!("no projector line in:\n{stderr}"));
-    line.split(' ').nth(1).unwrap().parse().unwrap()
+    let count = line.split(' ').nth(1).unwrap().replace(',', "");
+    count
+        .parse()
+        .unwrap_or_else(|e| panic!("`{count}` in `{line}`: {e}"))
 }
 
 /// Waits (up to `timeout`) until the projection has caught up with the log.

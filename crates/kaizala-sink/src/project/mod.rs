@@ -42,6 +42,7 @@ use crate::db::{Backend, BatchWriter, Conn, Db, now_millis};
 use crate::direct::{Checkpointer, Direct};
 use crate::error::SinkError;
 use crate::log;
+use crate::project::status::{counted, projection_errors};
 use crate::schema::ensure::TableStates;
 use crate::write::{self, Applied, Targets, query};
 use crate::writer::Writer;
@@ -121,6 +122,25 @@ pub struct ProjectorStats {
     pub last_lag_ms: i64,
 }
 
+/// `projected 1,024 log entries in 3 batches (no projection errors)`: the
+/// one wording of what projecting did, for the commands to print.
+fn projected(entries: u64, batches: u64, errors: u64) -> String {
+    format!(
+        "projected {} in {} ({})",
+        counted(entries, "log entry", "log entries"),
+        counted(batches, "batch", "batches"),
+        projection_errors(errors)
+    )
+}
+
+/// `projected 1,024 log entries in 3 batches (no projection errors)`: what
+/// the projectors of a sink have done so far.
+impl std::fmt::Display for ProjectorStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&projected(self.entries, self.batches, self.errors))
+    }
+}
+
 /// What a [`Projector::catch_up`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
@@ -156,6 +176,23 @@ impl ProjectionReport {
         self.responses_updated += step.applied.responses_updated;
         self.responses_unchanged += step.applied.responses_unchanged;
         self.members_removed += step.applied.members_removed;
+    }
+}
+
+/// `projected 1,024 log entries in 3 batches (no projection errors);
+/// watermark 1024`, or, when another process projects, the position it
+/// reached.
+impl std::fmt::Display for ProjectionReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.projected_elsewhere {
+            return write!(
+                f,
+                "another process projects this database; it has reached position {}",
+                self.watermark
+            );
+        }
+        let done = projected(self.entries, self.batches, self.errors);
+        write!(f, "{done}; watermark {}", self.watermark)
     }
 }
 
