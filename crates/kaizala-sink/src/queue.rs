@@ -24,6 +24,7 @@ use kaizala_webhook::store::{DeadLetter, EventQueue, PendingEvent, StoreError};
 use sqlx::Row;
 
 use crate::db::{from_millis, millis};
+use crate::schema::tables::HANDLER_QUEUE;
 use crate::store::{SqlEventStore, to_store_error};
 use crate::write::{Arg, query};
 
@@ -88,9 +89,11 @@ impl SqlEventStore {
             return Ok(());
         };
         query(
-            "INSERT INTO handler_queue (event_id, position, attempts, due_at, dead_at, last_error) \
-             SELECT event_id, position, 0, received_at, NULL, NULL FROM events \
-             WHERE position > $1 AND position <= $2 ON CONFLICT (event_id) DO NOTHING",
+            &format!(
+                "{} SELECT event_id, position, 0, received_at, NULL, NULL FROM events \
+                 WHERE position > $1 AND position <= $2 ON CONFLICT (event_id) DO NOTHING",
+                HANDLER_QUEUE.insert_head("handler_queue")
+            ),
             vec![watermark.into(), last.into()],
         )
         .execute(&mut *tx)

@@ -8,6 +8,7 @@ use sqlx::Row;
 
 use crate::db::{Backend, Db, now_millis, placeholders};
 use crate::error::SinkError;
+use crate::schema::tables::TIME_ZONE_OFFSETS;
 use crate::write::query;
 
 /// The zone of a sink nobody set one for.
@@ -59,8 +60,13 @@ pub(crate) async fn set(db: &Db, zone: &str) -> Result<String, SinkError> {
         .await
         .map_err(|e| db.error(doing, e))?;
     let sql = format!(
-        "INSERT INTO time_zone_offsets (starts_at, offset_ms) VALUES {}",
-        placeholders(db.backend == Backend::Sqlite, 2, rows.len())
+        "{} VALUES {}",
+        TIME_ZONE_OFFSETS.insert_head("time_zone_offsets"),
+        placeholders(
+            db.backend == Backend::Sqlite,
+            TIME_ZONE_OFFSETS.columns.len(),
+            rows.len()
+        )
     );
     let values = rows
         .iter()

@@ -44,6 +44,7 @@ use crate::error::SinkError;
 use crate::log;
 use crate::project::status::{counted, projection_errors};
 use crate::schema::ensure::TableStates;
+use crate::schema::tables::SINK_STATE;
 use crate::write::{self, Applied, Targets, query};
 use crate::writer::Writer;
 
@@ -1034,9 +1035,11 @@ pub(crate) async fn note(
     at: i64,
 ) -> Result<(), sqlx::Error> {
     conn.execute(
-        "INSERT INTO sink_state (name, value, detail, updated_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value, detail = excluded.detail, \
-         updated_at = excluded.updated_at",
+        &format!(
+            "{} VALUES ($1, $2, $3, $4){}",
+            SINK_STATE.insert_head("sink_state"),
+            SINK_STATE.upsert_tail("sink_state", &[])
+        ),
         vec![name.into(), value.into(), detail.into(), at.into()],
     )
     .await?;

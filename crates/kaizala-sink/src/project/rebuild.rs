@@ -574,8 +574,10 @@ async fn take_lease(conn: &mut AnyConnection, db: &Db, me: &str) -> Result<(), S
     let doing = "taking the rebuild lease";
     let now = now_millis();
     query(
-        "INSERT INTO sink_state (name, value, detail, updated_at) \
-         VALUES ('rebuild', NULL, NULL, NULL) ON CONFLICT (name) DO NOTHING",
+        &format!(
+            "{} VALUES ('rebuild', NULL, NULL, NULL) ON CONFLICT (name) DO NOTHING",
+            tables::SINK_STATE.insert_head("sink_state")
+        ),
         vec![],
     )
     .execute(&mut *conn)
