@@ -318,7 +318,12 @@ fn value(value: ValueRef<'_>) -> Arg {
         ValueRef::Null => Arg::Text(None),
         ValueRef::Integer(n) => Arg::Int(Some(n)),
         ValueRef::Real(f) => Arg::Float(Some(f)),
-        ValueRef::Text(text) => Arg::Text(Some(String::from_utf8_lossy(text).into_owned())),
+        // Checked the fast way first: text SQLite holds is UTF-8 unless a
+        // writer outside the sink stored other bytes.
+        ValueRef::Text(text) => Arg::Text(Some(match std::str::from_utf8(text) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(text).into_owned(),
+        })),
         ValueRef::Blob(bytes) => Arg::Bytes(bytes.to_vec()),
     }
 }
@@ -529,6 +534,19 @@ mod tests {
             .unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].text(0).unwrap(), "a\u{fffd}b");
+        // Text that is not UTF-8 (written by hand, not by the sink) reads
+        // back with U+FFFD where its bad bytes were; UTF-8 reads as it is.
+        let odd = direct
+            .read(async |w: &mut dyn Writer| {
+                w.fetch_all("SELECT CAST(x'61ff62' AS TEXT), 'é€'", vec![])
+                    .await
+                    .map(Some)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(odd[0].text(0).unwrap(), "a\u{fffd}b");
+        assert_eq!(odd[0].text(1).unwrap(), "é€");
         assert_eq!(read[0].int(1).unwrap(), Some(1));
         assert_eq!(read[1].int(1).unwrap(), None);
         // `None`: rolled back.
