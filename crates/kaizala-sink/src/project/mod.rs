@@ -30,6 +30,7 @@ mod backlog;
 pub(crate) mod derive;
 pub mod rebuild;
 pub mod status;
+mod wording;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -42,7 +43,7 @@ use crate::db::{Backend, BatchWriter, Conn, Db, now_millis};
 use crate::direct::{Checkpointer, Direct};
 use crate::error::SinkError;
 use crate::log;
-use crate::project::status::{counted, projection_errors};
+use crate::project::wording::{counted, projection_errors};
 use crate::schema::ensure::TableStates;
 use crate::schema::tables::SINK_STATE;
 use crate::write::{self, Applied, Targets, query};

@@ -28,7 +28,7 @@ use super::{Projector, positions, whoami};
 use crate::db::{Backend, Db, now_millis};
 use crate::error::SinkError;
 use crate::log;
-use crate::project::status::{counted, projection_errors};
+use crate::project::wording::{counted, projection_errors};
 use crate::schema::ensure::{self, TableStates};
 use crate::schema::tables;
 use crate::table::Table;
