@@ -1,8 +1,9 @@
 //! `kaizala project`, `kaizala rebuild` and `kaizala status`, the real
 //! binary against an SQLite file: events appended to the log are projected
 //! by `project --once`, `status` shows the lag before and none after (as
-//! text and as JSON), `rebuild` re-derives tables and refuses a log, and a
-//! bad table name is one clear line.
+//! text and as JSON), `rebuild` re-derives tables and refuses a log, a
+//! bad table name is one clear line, and neither command makes a database
+//! that is not there.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -116,4 +117,27 @@ async fn project_rebuild_and_status() {
     let said = text(&out.stderr);
     assert!(said.contains("no table or view named \"users\""), "{said}");
     assert!(!said.contains("panicked"), "{said}");
+}
+
+/// A mistyped path is one line saying so, and no stray database: both
+/// commands derive from logs a new file would not have.
+#[test]
+fn project_and_rebuild_make_no_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.db");
+    let db = path.to_str().unwrap();
+    for args in [
+        &["project", "--db", db, "--once"][..],
+        &["rebuild", "--db", db][..],
+    ] {
+        let out = kaizala(args);
+        assert!(!out.status.success(), "{args:?}");
+        let said = text(&out.stderr);
+        assert!(
+            said.contains("typo.db: no such database file") && said.lines().count() == 1,
+            "{args:?}: {said}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(left.is_empty(), "{args:?} left {left:?}");
+    }
 }

@@ -424,23 +424,22 @@ impl Db {
         Ok(db)
     }
 
+    /// [`Db::connect`], for a database that must be there already: a
+    /// missing SQLite file is an error, not a new empty database.
+    pub(crate) async fn connect_existing(url: &str) -> Result<Db, SinkError> {
+        require_file(
+            &Target::parse(url)?,
+            "the tables are derived from a database's logs, so a new one would hold nothing",
+        )?;
+        Db::connect(url).await
+    }
+
     /// Opens the database at `url` to read it only: nothing is created or
     /// changed (a SELECT-only role may do it), and the schema must be the
     /// one this release reads.
     pub(crate) async fn connect_read_only(url: &str) -> Result<Db, SinkError> {
         let target = Target::parse(url)?;
-        if let Some(path) = &target.file
-            && !path.is_file()
-        {
-            {
-                return Err(SinkError::SchemaMismatch {
-                    database: target.display.clone(),
-                    reason: "no such database file (a reader creates nothing: `kaizala demo`, \
-                             `ingest` or `sync` make one)"
-                        .to_owned(),
-                });
-            }
-        }
+        require_file(&target, "a reader creates nothing")?;
         let db = Db::open(url, false).await?;
         db.check_schema_version().await?;
         if let (Some(file), None) = (&db.target.file, &db.log_file) {
@@ -671,6 +670,20 @@ impl Db {
             doing,
             source: Box::new(err),
         }
+    }
+}
+
+/// Fails when `target` is an SQLite file that is not there, saying `why`
+/// nothing is made in its place.
+fn require_file(target: &Target, why: &str) -> Result<(), SinkError> {
+    match &target.file {
+        Some(path) if !path.is_file() => Err(SinkError::SchemaMismatch {
+            database: target.display.clone(),
+            reason: format!(
+                "no such database file ({why}: `kaizala demo`, `ingest` or `sync` make one)"
+            ),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -50,6 +50,31 @@ impl Sink {
         Ok(Sink::over(Db::connect(url).await?))
     }
 
+    /// [`Sink::connect`] for a database that must exist already — what
+    /// projecting and rebuilding want, since they derive the tables from
+    /// the logs a database holds: a missing SQLite file fails with
+    /// [`SinkError::SchemaMismatch`] rather than becoming a new, empty
+    /// database (a mistyped path would otherwise succeed on nothing and
+    /// leave a stray file). An existing database is migrated as by
+    /// [`Sink::connect`]; on PostgreSQL, where `connect` creates no database
+    /// either, the two are the same.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let path = dir.path().join("never-made.db");
+    /// let err = kaizala_sink::Sink::open_existing(path.to_str().unwrap())
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("no such database file"), "{err}");
+    /// assert!(!path.exists());
+    /// # }
+    /// ```
+    pub async fn open_existing(url: &str) -> Result<Sink, SinkError> {
+        Ok(Sink::over(Db::connect_existing(url).await?))
+    }
+
     fn over(db: Db) -> Sink {
         Sink {
             inner: Arc::new(Inner {

@@ -40,9 +40,17 @@ pub enum Command {
     Sync(SyncArgs),
     /// Project the logs into the typed tables: catch up, then follow new
     /// entries until Ctrl-C (or stop once caught up, with --once).
+    ///
+    /// The database must exist (`ingest`, `sync` and `demo` make one): a
+    /// path that names no SQLite file is an error, not a new empty
+    /// database. An older database is upgraded in place.
     Project(ProjectArgs),
     /// Re-derive typed tables from the logs, beside the live ones, and swap
     /// them in at once.
+    ///
+    /// The database must exist (`ingest`, `sync` and `demo` make one): a
+    /// path that names no SQLite file is an error, not a new empty
+    /// database.
     Rebuild(RebuildArgs),
     /// Show the logs, the projection's watermark and lag, its errors and
     /// the schema version.

@@ -11,7 +11,7 @@ use crate::progress;
 /// Catches up with a progress bar, then follows the log until Ctrl-C (or
 /// stops, with `--once`).
 pub async fn run(args: ProjectArgs) -> CliResult {
-    let sink = Sink::connect(&args.db.url()).await?;
+    let sink = Sink::open_existing(&args.db.url()).await?;
     let projector = match args.batch {
         Some(batch) => sink.projector().with_batch(batch),
         None => sink.projector(),

@@ -14,7 +14,7 @@ pub async fn run(args: RebuildArgs) -> CliResult {
         .iter()
         .map(|t| t.parse::<Table>())
         .collect::<Result<Vec<_>, _>>()?;
-    let sink = Sink::connect(&args.db.url()).await?;
+    let sink = Sink::open_existing(&args.db.url()).await?;
     let bar = progress::bar(0, "rebuilding");
     let report = sink
         .rebuild(&tables, |p| {
