@@ -364,14 +364,15 @@ impl Projector {
             tokio::spawn(work);
         } else {
             std::thread::Builder::new()
-                .name("kaizala-projector".to_owned())
+                // Linux keeps 15 bytes of a thread's name: both fit.
+                .name("kaizala-project".to_owned())
                 .spawn(move || {
                     // Its blocking threads derive the batches and, on an
                     // SQLite file, read, write and checkpoint them through
                     // rusqlite: named, so `top -H` and `perf` tell them apart
                     // from the receiver's.
                     match tokio::runtime::Builder::new_current_thread()
-                        .thread_name("kaizala-derive")
+                        .thread_name("kaizala-batches")
                         .enable_all()
                         .build()
                     {
