@@ -114,7 +114,13 @@ fn an_empty_database_shows_zeros_and_empty_states() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("empty.db");
     // A writer makes the empty sink (the dashboard only reads).
-    kaizala(&["project", "--once", "--db", db.to_str().unwrap()]);
+    runtime().block_on(async {
+        Sink::connect(db.to_str().unwrap())
+            .await
+            .unwrap()
+            .close()
+            .await;
+    });
     let server = DashboardProcess::start(&db);
     let (dom, log) = browser.dump_dom(&server.url, PAGE_TIME);
     let page = Html::parse_document(&dom);
