@@ -514,6 +514,25 @@ mod tests {
         assert_eq!(row_count(&writer).await, 500);
     }
 
+    /// Text that is not UTF-8 (written by hand, not by the sink) reads back
+    /// with U+FFFD where its bad bytes were; UTF-8 reads as it is.
+    #[tokio::test]
+    async fn text_that_is_not_utf8_reads_with_replacement_characters() {
+        let (_dir, file) = empty_database();
+        let direct = Direct::open(&file, "").unwrap();
+        let odd = direct
+            .read(async |w: &mut dyn Writer| {
+                w.fetch_all("SELECT CAST(x'61ff62' AS TEXT), 'é€'", vec![])
+                    .await
+                    .map(Some)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(odd[0].text(0).unwrap(), "a\u{fffd}b");
+        assert_eq!(odd[0].text(1).unwrap(), "é€");
+    }
+
     #[tokio::test]
     async fn a_batch_commits_whole_or_not_at_all() {
         let (_dir, _file, direct) =
@@ -534,19 +553,6 @@ mod tests {
             .unwrap();
         assert_eq!(read.len(), 2);
         assert_eq!(read[0].text(0).unwrap(), "a\u{fffd}b");
-        // Text that is not UTF-8 (written by hand, not by the sink) reads
-        // back with U+FFFD where its bad bytes were; UTF-8 reads as it is.
-        let odd = direct
-            .read(async |w: &mut dyn Writer| {
-                w.fetch_all("SELECT CAST(x'61ff62' AS TEXT), 'é€'", vec![])
-                    .await
-                    .map(Some)
-            })
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(odd[0].text(0).unwrap(), "a\u{fffd}b");
-        assert_eq!(odd[0].text(1).unwrap(), "é€");
         assert_eq!(read[0].int(1).unwrap(), Some(1));
         assert_eq!(read[1].int(1).unwrap(), None);
         // `None`: rolled back.
